@@ -1,0 +1,172 @@
+/* main.c - entry point of the ds01 command: global options, the table of
+ * commands, help and version. Each command lives in cmd-<name>.c. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+static const struct cli_command *const commands[] = {
+        &cli_cmd_limits,
+        &cli_cmd_config,
+};
+
+int cli_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("ds01: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return EXIT_FAIL;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("ds01: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        if (command)
+                fprintf(stderr, " (see 'ds01 %s --help')\n", command);
+        else
+                fputs(" (see 'ds01 help')\n", stderr);
+        return EXIT_USAGE;
+}
+
+int cli_load_config(const struct cli_global *g, const char *path, struct config **ret)
+{
+        struct config *c = NULL;
+        int r;
+
+        r = config_load(path ? path : g->config_path, &c);
+        if (r == -ENOMEM)
+                return cli_error("out of memory");
+        if (c && c->n_errors > 0) {
+                for (size_t i = 0; i < c->n_diags; i++) {
+                        char *line;
+                        if (c->diags[i].severity != CFG_ERROR)
+                                continue;
+                        line = cfg_diag_format(&c->diags[i]);
+                        if (line)
+                                fprintf(stderr, "%s\n", line);
+                        free(line);
+                }
+                cli_error("the configuration has %zu error%s; run 'ds01 config check %s'",
+                          c->n_errors, c->n_errors == 1 ? "" : "s", c->path);
+                config_free(c);
+                return EXIT_FAIL;
+        }
+        if (r < 0 || !c) {
+                config_free(c);
+                return cli_error("cannot read the configuration: %s", strerror(-r));
+        }
+        *ret = c;
+        return 0;
+}
+
+static const struct cli_command *find_command(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i]->name, name))
+                        return commands[i];
+        return NULL;
+}
+
+static void main_help(FILE *f)
+{
+        fputs("usage: ds01 [--config PATH] COMMAND [ARGS...]\n"
+              "\n"
+              "ds01 manages the GPUs of a shared server: who gets which GPU or MIG slice,\n"
+              "quotas per user and group, and the one door to Docker.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fputs("  help       show help for a command\n"
+              "\n"
+              "Options:\n"
+              "  -c, --config PATH  resource-limits.yaml to read (default: $DS01_CONFIG, else\n"
+              "                     " CONFIG_DEFAULT_PATH ")\n"
+              "  -h, --help         show this help\n"
+              "      --version      show the version\n"
+              "\n"
+              "Run 'ds01 COMMAND --help' for the options of a command.\n",
+              f);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        struct cli_global g = {0};
+        const struct cli_command *cmd;
+        int opt, first;
+
+        (void)log_setup("ds01");
+
+        /* '+': stop at the first non-option, which is the command. */
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, "+c:h", options, NULL)) != -1) {
+                switch (opt) {
+                case 'c':
+                        g.config_path = optarg;
+                        break;
+                case 'h':
+                        main_help(stdout);
+                        return EXIT_OK;
+                case 'V':
+                        printf("ds01 %s\n", DS01_VERSION);
+                        return EXIT_OK;
+                case ':':
+                        return cli_usage_error(NULL, "option '%s' needs a value",
+                                               argv[optind - 1]);
+                default:
+                        return cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+                }
+        }
+        if (optind >= argc) {
+                main_help(stderr);
+                return EXIT_USAGE;
+        }
+
+        if (streq(argv[optind], "help")) {
+                if (optind + 1 >= argc) {
+                        main_help(stdout);
+                        return EXIT_OK;
+                }
+                cmd = find_command(argv[optind + 1]);
+                if (!cmd)
+                        return cli_usage_error(NULL, "unknown command '%s'", argv[optind + 1]);
+                cmd->help(stdout);
+                return EXIT_OK;
+        }
+        if (streq(argv[optind], "version")) {
+                printf("ds01 %s\n", DS01_VERSION);
+                return EXIT_OK;
+        }
+
+        first = optind;
+        cmd = find_command(argv[first]);
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s'", argv[first]);
+        /* Commands parse their own options from a fresh getopt state. */
+        optind = 0;
+        opterr = 0;
+        return cmd->run(argc - first, argv + first, &g);
+}

@@ -1,0 +1,412 @@
+/* resolve.c - the limits of one user: layers merged key by key.
+ *
+ * This is the exact answer to "what may this user have?" that every other
+ * part of ds01 (allocation, the proxy's rewrite of create requests, lifecycle)
+ * asks. It is pure: it reads a loaded struct config and the clock value it is
+ * given, nothing else. */
+#include "config/resolve.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/macro.h"
+#include "util/strutil.h"
+#include "util/units.h"
+
+static bool list_has(char *const *list, size_t n, const char *s)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(list[i], s))
+                        return true;
+        return false;
+}
+
+/* The effective value of key id: override > group > defaults, or NULL. */
+static const struct cfg_value *pick(const struct limits_layer *const layers[3], int id)
+{
+        for (int i = 2; i >= 0; i--)
+                if (layers[i] && layers[i]->v[id].state != CFG_UNSET)
+                        return &layers[i]->v[id];
+        return NULL;
+}
+
+static const struct config_override *find_override(const struct config *c, const char *user,
+                                                   const char *sanitized)
+{
+        for (size_t i = 0; i < c->n_overrides; i++)
+                if (streq(c->overrides[i].user, user))
+                        return &c->overrides[i];
+        if (sanitized && !streq(sanitized, user))
+                for (size_t i = 0; i < c->n_overrides; i++)
+                        if (streq(c->overrides[i].user, sanitized))
+                                return &c->overrides[i];
+        return NULL;
+}
+
+static const struct config_group *find_member_group(const struct config *c, const char *user,
+                                                    const char *sanitized)
+{
+        for (size_t i = 0; i < c->n_groups; i++) {
+                const struct config_group *g = &c->groups[i];
+                if (list_has(g->members, g->n_members, user) ||
+                    (sanitized && !streq(sanitized, user) &&
+                     list_has(g->members, g->n_members, sanitized)))
+                        return g;
+        }
+        return NULL;
+}
+
+static const char *default_group_name(const struct config *c)
+{
+        return c->default_group.state == CFG_SET ? c->default_group.s : DEFAULT_GROUP;
+}
+
+const char *config_user_group(const struct config *c, const char *user,
+                              enum group_source *ret_source)
+{
+        char sanitized[USERNAME_SANITIZED_MAX];
+        const struct config_group *g;
+        bool have_sanitized = username_sanitize(user, sanitized) >= 0;
+
+        g = find_member_group(c, user, have_sanitized ? sanitized : NULL);
+        if (ret_source)
+                *ret_source = g ? GROUP_FROM_MEMBERSHIP : GROUP_FROM_DEFAULT;
+        return g ? g->name : default_group_name(c);
+}
+
+static int size_from(const struct cfg_value *v, const char *fallback, struct size_limit *ret)
+{
+        *ret = (struct size_limit){0};
+        if (v && v->state == CFG_NULL) {
+                ret->unlimited = true;
+                return 0;
+        }
+        if (v && v->state == CFG_SET) {
+                ret->set = true;
+                ret->bytes = v->size;
+                ret->text = strdup(v->s);
+                return ret->text ? 0 : -ENOMEM;
+        }
+        if (fallback) {
+                ret->set = true;
+                if (parse_docker_size(fallback, &ret->bytes) < 0)
+                        return -EINVAL;
+                ret->text = strdup(fallback);
+                return ret->text ? 0 : -ENOMEM;
+        }
+        return 0;
+}
+
+static int size_copy(const struct size_limit *from, struct size_limit *ret)
+{
+        *ret = *from;
+        ret->text = NULL;
+        if (from->text) {
+                ret->text = strdup(from->text);
+                if (!ret->text)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static double float_from(const struct cfg_value *v, double fallback)
+{
+        if (!v)
+                return fallback;
+        return v->state == CFG_NULL ? INFINITY : v->f;
+}
+
+static long long int_from(const struct cfg_value *v, long long fallback)
+{
+        if (!v)
+                return fallback;
+        return v->state == CFG_NULL ? LIMIT_UNLIMITED : v->i;
+}
+
+static int64_t duration_from(const struct cfg_value *v, int64_t fallback)
+{
+        if (!v)
+                return fallback;
+        return v->state == CFG_NULL ? DURATION_INFINITY : v->secs;
+}
+
+/* Priority: the override's own priority; an override without one gets 100;
+ * else the group's priority; else by group name (admin 90, researcher 50,
+ * student 10); else `defaults.priority`; else 10. */
+static long long resolve_priority(const struct config *c, const struct config_group *g,
+                                  const char *group_name, const struct config_override *o)
+{
+        static const struct {
+                const char *name;
+                long long priority;
+        } by_name[] = {
+                {"admin", 90},      {"admins", 90},   {"researcher", 50},
+                {"researchers", 50}, {"student", 10}, {"students", 10},
+        };
+
+        if (o && o->layer.v[LIMIT_PRIORITY].state == CFG_SET)
+                return o->layer.v[LIMIT_PRIORITY].i;
+        if (o)
+                return OVERRIDE_DEFAULT_PRIORITY;
+        if (g && g->layer.v[LIMIT_PRIORITY].state == CFG_SET)
+                return g->layer.v[LIMIT_PRIORITY].i;
+        for (size_t i = 0; i < ELEMENTSOF(by_name); i++)
+                if (streq(group_name, by_name[i].name))
+                        return by_name[i].priority;
+        if (c->defaults.v[LIMIT_PRIORITY].state == CFG_SET)
+                return c->defaults.v[LIMIT_PRIORITY].i;
+        return DEFAULT_PRIORITY;
+}
+
+static void resolve_policies(const struct config *c, const struct limits_layer *const layers[3],
+                             struct user_policies *p)
+{
+        /* Global policies, then group, then override; key by key. */
+        const struct cfg_value *chain[3] = {c->policies, layers[1] ? layers[1]->policy : NULL,
+                                            layers[2] ? layers[2]->policy : NULL};
+        const struct cfg_value *v[POLICY_USER__MAX] = {0};
+
+        for (int l = 0; l < 3; l++) {
+                if (!chain[l])
+                        continue;
+                for (int k = 0; k < POLICY_USER__MAX; k++)
+                        if (chain[l][k].state == CFG_SET)
+                                v[k] = &chain[l][k];
+        }
+        p->gpu_idle_threshold = v[POLICY_GPU_IDLE_THRESHOLD] ? v[POLICY_GPU_IDLE_THRESHOLD]->f
+                                                             : DEFAULT_GPU_IDLE_THRESHOLD;
+        p->cpu_idle_threshold = v[POLICY_CPU_IDLE_THRESHOLD] ? v[POLICY_CPU_IDLE_THRESHOLD]->f
+                                                             : DEFAULT_CPU_IDLE_THRESHOLD;
+        p->network_idle_threshold = v[POLICY_NETWORK_IDLE_THRESHOLD]
+                                            ? v[POLICY_NETWORK_IDLE_THRESHOLD]->i
+                                            : DEFAULT_NETWORK_IDLE_THRESHOLD;
+        p->idle_detection_window = v[POLICY_IDLE_DETECTION_WINDOW]
+                                           ? v[POLICY_IDLE_DETECTION_WINDOW]->i
+                                           : DEFAULT_IDLE_DETECTION_WINDOW;
+        p->sigterm_grace = v[POLICY_SIGTERM_GRACE] ? v[POLICY_SIGTERM_GRACE]->secs
+                                                   : DEFAULT_SIGTERM_GRACE;
+}
+
+/* Aggregate limits: the group's aggregate section, with the override's keys
+ * over it. `aggregate: null` (or none at any layer) means no aggregate cap. */
+static int resolve_aggregate(const struct limits_layer *const layers[3], struct user_aggregate *a)
+{
+        const struct cfg_value *v[AGG__MAX] = {0};
+
+        *a = (struct user_aggregate){0};
+        for (int l = 0; l < 3; l++) {
+                if (!layers[l])
+                        continue;
+                if (layers[l]->aggregate_null) {
+                        a->present = false;
+                        memset(v, 0, sizeof(v));
+                        continue;
+                }
+                if (!layers[l]->has_aggregate)
+                        continue;
+                a->present = true;
+                for (int k = 0; k < AGG__MAX; k++)
+                        if (layers[l]->aggregate[k].state != CFG_UNSET)
+                                v[k] = &layers[l]->aggregate[k];
+        }
+        if (!a->present)
+                return 0;
+        if (v[AGG_CPU_QUOTA]) {
+                a->has_cpu_quota = true;
+                a->cpu_quota_percent =
+                        v[AGG_CPU_QUOTA]->state == CFG_NULL ? INFINITY : v[AGG_CPU_QUOTA]->f;
+                if (v[AGG_CPU_QUOTA]->s && !(a->cpu_quota_text = strdup(v[AGG_CPU_QUOTA]->s)))
+                        return -ENOMEM;
+        }
+        if (v[AGG_MEMORY_MAX]) {
+                a->has_memory_max = true;
+                a->memory_max = v[AGG_MEMORY_MAX]->state == CFG_NULL ? SIZE_INFINITY
+                                                                     : v[AGG_MEMORY_MAX]->size;
+                if (v[AGG_MEMORY_MAX]->s && !(a->memory_max_text = strdup(v[AGG_MEMORY_MAX]->s)))
+                        return -ENOMEM;
+        }
+        if (v[AGG_MEMORY_HIGH]) {
+                a->has_memory_high = true;
+                a->memory_high = v[AGG_MEMORY_HIGH]->state == CFG_NULL ? SIZE_INFINITY
+                                                                       : v[AGG_MEMORY_HIGH]->size;
+                if (v[AGG_MEMORY_HIGH]->s &&
+                    !(a->memory_high_text = strdup(v[AGG_MEMORY_HIGH]->s)))
+                        return -ENOMEM;
+        }
+        if (v[AGG_TASKS_MAX]) {
+                a->has_tasks_max = true;
+                a->tasks_max = int_from(v[AGG_TASKS_MAX], LIMIT_UNLIMITED);
+        }
+        if (v[AGG_GPU_LIMIT]) {
+                a->has_gpu_limit = true;
+                a->gpu_limit = float_from(v[AGG_GPU_LIMIT], INFINITY);
+        }
+        return 0;
+}
+
+int config_resolve_user(const struct config *c, const char *user, struct user_limits *ret)
+{
+        struct user_limits l = {0};
+        const struct config_group *member_of, *g;
+        const struct config_override *o;
+        const struct limits_layer *layers[3];
+        const struct cfg_value *v;
+        const char *group_name;
+        size_t slice_len;
+        int r;
+
+        if (isempty(user))
+                return -EINVAL;
+        r = username_sanitize(user, l.sanitized);
+        if (r < 0)
+                return r;
+
+        member_of = find_member_group(c, user, l.sanitized);
+        group_name = member_of ? member_of->name : default_group_name(c);
+        g = member_of ? member_of : config_find_group(c, group_name);
+        o = find_override(c, user, l.sanitized);
+
+        layers[0] = &c->defaults;
+        layers[1] = g ? &g->layer : NULL;
+        layers[2] = o ? &o->layer : NULL;
+
+        l.group_source = member_of ? GROUP_FROM_MEMBERSHIP : GROUP_FROM_DEFAULT;
+        l.group_defined = g != NULL;
+        l.user = strdup(user);
+        l.group = strdup(group_name);
+        if (!l.user || !l.group)
+                goto nomem;
+        if (o && !(l.override_key = strdup(o->user)))
+                goto nomem;
+        slice_len = strlen(group_name) + strlen(l.sanitized) + sizeof("ds01--.slice");
+        l.slice = malloc(slice_len);
+        if (!l.slice)
+                goto nomem;
+        snprintf(l.slice, slice_len, "ds01-%s-%s.slice", group_name, l.sanitized);
+
+        l.max_gpu_equivalents =
+                float_from(pick(layers, LIMIT_MAX_GPU_EQUIVALENTS), DEFAULT_MAX_GPU_EQUIVALENTS);
+        l.max_gpu_slots_per_container = int_from(pick(layers, LIMIT_MAX_GPU_SLOTS_PER_CONTAINER),
+                                                 DEFAULT_MAX_GPU_SLOTS_PER_CONTAINER);
+        v = pick(layers, LIMIT_ALLOW_FULL_GPU);
+        l.allow_full_gpu = v ? v->b : false;
+        l.max_cpus = float_from(pick(layers, LIMIT_MAX_CPUS), DEFAULT_MAX_CPUS);
+        r = size_from(pick(layers, LIMIT_MEMORY), DEFAULT_MEMORY, &l.memory);
+        if (r < 0)
+                goto fail;
+        v = pick(layers, LIMIT_MEMORY_SWAP);
+        r = v ? size_from(v, NULL, &l.memory_swap) : size_copy(&l.memory, &l.memory_swap);
+        if (r < 0)
+                goto fail;
+        r = size_from(pick(layers, LIMIT_SHM_SIZE), DEFAULT_SHM_SIZE, &l.shm_size);
+        if (r < 0)
+                goto fail;
+        l.pids_limit = int_from(pick(layers, LIMIT_PIDS_LIMIT), DEFAULT_PIDS_LIMIT);
+        l.max_containers = int_from(pick(layers, LIMIT_MAX_CONTAINERS_PER_USER),
+                                    DEFAULT_MAX_CONTAINERS);
+        l.max_runtime = duration_from(pick(layers, LIMIT_MAX_RUNTIME), DURATION_INFINITY);
+        l.idle_timeout = duration_from(pick(layers, LIMIT_IDLE_TIMEOUT), DURATION_INFINITY);
+        l.gpu_hold_after_stop =
+                duration_from(pick(layers, LIMIT_GPU_HOLD_AFTER_STOP), DURATION_INFINITY);
+        l.container_hold_after_stop =
+                duration_from(pick(layers, LIMIT_CONTAINER_HOLD_AFTER_STOP), DURATION_INFINITY);
+        l.max_tasks = int_from(pick(layers, LIMIT_MAX_TASKS), LIMIT_UNLIMITED);
+        l.priority = resolve_priority(c, g, group_name, o);
+        r = size_from(pick(layers, LIMIT_STORAGE_TMP), NULL, &l.storage_tmp);
+        if (r >= 0)
+                r = size_from(pick(layers, LIMIT_STORAGE_WORKSPACE), NULL, &l.storage_workspace);
+        if (r >= 0)
+                r = size_from(pick(layers, LIMIT_STORAGE_DATA), NULL, &l.storage_data);
+        if (r < 0)
+                goto fail;
+
+        /* A reservation is taken whole from the highest layer that has one. */
+        for (int i = 2; i >= 0; i--) {
+                const struct limits_layer *ly = layers[i];
+                if (!ly || ly->v[LIMIT_RESERVED_GPUS].state != CFG_SET ||
+                    ly->v[LIMIT_RESERVATION_START].state != CFG_SET ||
+                    ly->v[LIMIT_RESERVATION_END].state != CFG_SET)
+                        continue;
+                l.has_reservation = true;
+                l.reservation_start = ly->v[LIMIT_RESERVATION_START].secs;
+                l.reservation_end = ly->v[LIMIT_RESERVATION_END].secs;
+                l.reserved_gpus = calloc(ly->v[LIMIT_RESERVED_GPUS].n_list + 1, sizeof(char *));
+                if (!l.reserved_gpus)
+                        goto nomem;
+                for (size_t k = 0; k < ly->v[LIMIT_RESERVED_GPUS].n_list; k++) {
+                        l.reserved_gpus[k] = strdup(ly->v[LIMIT_RESERVED_GPUS].list[k]);
+                        if (!l.reserved_gpus[k])
+                                goto nomem;
+                        l.n_reserved_gpus++;
+                }
+                break;
+        }
+
+        resolve_policies(c, layers, &l.policies);
+        r = resolve_aggregate(layers, &l.aggregate);
+        if (r < 0)
+                goto fail;
+
+        *ret = l;
+        return 0;
+
+nomem:
+        r = -ENOMEM;
+fail:
+        user_limits_release(&l);
+        return r;
+}
+
+static void size_release(struct size_limit *s)
+{
+        free(s->text);
+        s->text = NULL;
+}
+
+void user_limits_release(struct user_limits *l)
+{
+        if (!l)
+                return;
+        free(l->user);
+        free(l->group);
+        free(l->override_key);
+        free(l->slice);
+        size_release(&l->memory);
+        size_release(&l->memory_swap);
+        size_release(&l->shm_size);
+        size_release(&l->storage_tmp);
+        size_release(&l->storage_workspace);
+        size_release(&l->storage_data);
+        for (size_t i = 0; i < l->n_reserved_gpus; i++)
+                free(l->reserved_gpus[i]);
+        free(l->reserved_gpus);
+        free(l->aggregate.cpu_quota_text);
+        free(l->aggregate.memory_max_text);
+        free(l->aggregate.memory_high_text);
+        *l = (struct user_limits){0};
+}
+
+const struct config_exemption *config_find_exemption(const struct config *c, const char *user,
+                                                     unsigned type, int64_t now)
+{
+        char sanitized[USERNAME_SANITIZED_MAX];
+        bool have_sanitized = username_sanitize(user, sanitized) >= 0;
+
+        for (int pass = 0; pass < 2; pass++) {
+                const char *name = pass == 0 ? user : sanitized;
+                if (pass == 1 && (!have_sanitized || streq(sanitized, user)))
+                        break;
+                for (size_t i = 0; i < c->n_exemptions; i++) {
+                        const struct config_exemption *e = &c->exemptions[i];
+                        if (!e->valid || !e->user || !streq(e->user, name) ||
+                            !(e->exempt_from & type))
+                                continue;
+                        if (e->permanent || now < e->expires)
+                                return e;
+                }
+        }
+        return NULL;
+}

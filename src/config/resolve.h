@@ -1,0 +1,127 @@
+/* resolve.h - what may this user have? The limits of one user, resolved from
+ * a loaded configuration.
+ *
+ * Layers, each merged key by key over the one before:
+ *   built-in defaults < `defaults` < the user's group < the user's override.
+ * The user's group is the first group in YAML order whose members contain the
+ * user (original name, then sanitized name), else `default_group` (default
+ * "student"). An override is looked up by original name, then sanitized name;
+ * it merges over the user's own group, and the group stays the user's real
+ * group (used in slice names). */
+#pragma once
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "util/username.h"
+
+/* Unlimited, for the integer limits below. */
+#define LIMIT_UNLIMITED INT64_MAX
+
+/* A size limit as configured: bytes plus the text as written (for docker
+ * arguments, which keep the admin's spelling). */
+struct size_limit {
+        bool set;     /* false: not configured, or null (see unlimited) */
+        bool unlimited;
+        uint64_t bytes;
+        char *text;   /* owned; NULL unless set */
+};
+
+struct user_policies {
+        double gpu_idle_threshold;     /* percent */
+        double cpu_idle_threshold;     /* percent */
+        long long network_idle_threshold; /* bytes per check interval */
+        long long idle_detection_window;  /* checks */
+        int64_t sigterm_grace;         /* seconds */
+};
+
+struct user_aggregate {
+        bool present; /* false: no aggregate cap for this user (e.g. admins) */
+        bool has_cpu_quota, has_memory_max, has_memory_high, has_tasks_max, has_gpu_limit;
+        double cpu_quota_percent;   /* 9600 = 96 CPUs; INFINITY when null */
+        uint64_t memory_max;        /* SIZE_INFINITY when null or "infinity" */
+        uint64_t memory_high;
+        long long tasks_max;        /* LIMIT_UNLIMITED when null */
+        double gpu_limit;           /* INFINITY when null */
+        char *cpu_quota_text, *memory_max_text, *memory_high_text; /* owned, as written */
+};
+
+enum group_source {
+        GROUP_FROM_MEMBERSHIP, /* listed in the group (YAML or members file) */
+        GROUP_FROM_DEFAULT,    /* in no group: default_group */
+};
+
+struct user_limits {
+        char *user;   /* as asked */
+        char sanitized[USERNAME_SANITIZED_MAX];
+        char *group;  /* the user's real group */
+        enum group_source group_source;
+        bool group_defined; /* the group exists under groups: */
+        char *override_key; /* the user_overrides entry used, or NULL */
+        char *slice;        /* ds01-<group>-<sanitized>.slice */
+
+        double max_gpu_equivalents;          /* INFINITY = unlimited; default 1.0 */
+        long long max_gpu_slots_per_container; /* LIMIT_UNLIMITED; default 1 */
+        bool allow_full_gpu;                 /* default false */
+        double max_cpus;                     /* default 16 */
+        struct size_limit memory;            /* default 32g */
+        struct size_limit memory_swap;       /* default: = memory */
+        struct size_limit shm_size;          /* default 16g */
+        long long pids_limit;                /* LIMIT_UNLIMITED; default 4096 */
+        long long max_containers;            /* LIMIT_UNLIMITED; default 3 */
+        int64_t max_runtime;                 /* seconds; DURATION_INFINITY default */
+        int64_t idle_timeout;
+        int64_t gpu_hold_after_stop;
+        int64_t container_hold_after_stop;
+        long long max_tasks;                 /* LIMIT_UNLIMITED default */
+        long long priority;
+        struct size_limit storage_tmp, storage_workspace, storage_data;
+
+        bool has_reservation;
+        int64_t reservation_start, reservation_end; /* epoch seconds */
+        char **reserved_gpus;                       /* slot names, owned */
+        size_t n_reserved_gpus;
+
+        struct user_policies policies;
+        struct user_aggregate aggregate;
+};
+
+/* Built-in values where nothing is configured. */
+#define DEFAULT_MAX_GPU_EQUIVALENTS         1.0
+#define DEFAULT_MAX_GPU_SLOTS_PER_CONTAINER 1
+#define DEFAULT_MAX_CPUS                    16.0
+#define DEFAULT_MEMORY                      "32g"
+#define DEFAULT_SHM_SIZE                    "16g"
+#define DEFAULT_PIDS_LIMIT                  4096
+#define DEFAULT_MAX_CONTAINERS              3
+#define DEFAULT_GROUP                       "student"
+#define DEFAULT_PRIORITY                    10
+#define OVERRIDE_DEFAULT_PRIORITY           100
+#define DEFAULT_GPU_IDLE_THRESHOLD          5.0
+#define DEFAULT_CPU_IDLE_THRESHOLD          2.0
+#define DEFAULT_NETWORK_IDLE_THRESHOLD      1048576LL
+#define DEFAULT_IDLE_DETECTION_WINDOW       3
+#define DEFAULT_SIGTERM_GRACE               60
+
+/* Resolves user against c (which should have no errors; with errors the
+ * values that failed are simply not configured). 0, -EINVAL (empty or
+ * unusable user name), -ENOMEM. On failure *ret is untouched. */
+int config_resolve_user(const struct config *c, const char *user, struct user_limits *ret);
+void user_limits_release(struct user_limits *l);
+
+/* The exemption of user from the given enforcement (EXEMPT_IDLE_TIMEOUT or
+ * EXEMPT_MAX_RUNTIME) in force at time now, or NULL. Exact user name first,
+ * then the sanitized name. */
+const struct config_exemption *config_find_exemption(const struct config *c, const char *user,
+                                                     unsigned type, int64_t now);
+
+/* "idle_timeout", "idle_timeout_h", "max_runtime", "max_runtime_h" -> the
+ * enum exempt_type bit, or 0. */
+unsigned exempt_type_from_name(const char *name);
+
+/* The group of user, without resolving the rest. Borrowed from c, or the
+ * built-in default group name. */
+const char *config_user_group(const struct config *c, const char *user,
+                              enum group_source *ret_source);
