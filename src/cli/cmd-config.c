@@ -57,12 +57,11 @@ static int check_json(const struct config *c)
 
         for (size_t i = 0; i < c->n_diags; i++) {
                 const struct cfg_diag *d = &c->diags[i];
-                json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:s, s:s}", "file",
-                                                      d->src.file ? d->src.file : "", "line",
-                                                      (int)d->src.line, "column",
-                                                      (int)d->src.column, "severity",
-                                                      severity_name(d->severity), "message",
-                                                      d->message));
+                json_array_append_new(
+                    list,
+                    json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", d->src.file ? d->src.file : "",
+                              "line", (int)d->src.line, "column", (int)d->src.column, "severity",
+                              severity_name(d->severity), "message", d->message));
         }
         json_object_set_new(j, "path", json_string(c->path));
         json_object_set_new(j, "ok", json_boolean(c->n_errors == 0));
@@ -85,10 +84,10 @@ static int check_json(const struct config *c)
 static int config_check(int argc, char **argv, const struct cli_global *g)
 {
         static const struct option options[] = {
-                {"json", no_argument, NULL, 'j'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
+            {"json", no_argument, NULL, 'j'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
         };
         _cleanup_(config_freep) struct config *c = NULL;
         const char *path = NULL;
@@ -107,8 +106,7 @@ static int config_check(int argc, char **argv, const struct cli_global *g)
                         config_help(stdout);
                         return EXIT_OK;
                 default:
-                        return cli_usage_error("config", "unknown option '%s'",
-                                               argv[optind - 1]);
+                        return cli_usage_error("config", "unknown option '%s'", argv[optind - 1]);
                 }
         }
         if (optind < argc)
@@ -135,8 +133,7 @@ static int config_check(int argc, char **argv, const struct cli_global *g)
         }
         if (c->n_errors > 0) {
                 printf("%s: %zu error%s, %zu warning%s\n", c->path, c->n_errors,
-                       c->n_errors == 1 ? "" : "s", c->n_warnings,
-                       c->n_warnings == 1 ? "" : "s");
+                       c->n_errors == 1 ? "" : "s", c->n_warnings, c->n_warnings == 1 ? "" : "s");
                 return EXIT_FAIL;
         }
         if (!quiet)
@@ -161,8 +158,8 @@ static int config_run(int argc, char **argv, const struct cli_global *g)
 }
 
 const struct cli_command cli_cmd_config = {
-        .name = "config",
-        .summary = "check the configuration files",
-        .run = config_run,
-        .help = config_help,
+    .name = "config",
+    .summary = "check the configuration files",
+    .run = config_run,
+    .help = config_help,
 };

@@ -143,8 +143,7 @@ static json_t *policies_json(const struct user_policies *p)
         json_t *j = json_object();
         json_object_set_new(j, "gpu_idle_threshold", json_number(p->gpu_idle_threshold));
         json_object_set_new(j, "cpu_idle_threshold", json_real(p->cpu_idle_threshold));
-        json_object_set_new(j, "network_idle_threshold",
-                            json_integer(p->network_idle_threshold));
+        json_object_set_new(j, "network_idle_threshold", json_integer(p->network_idle_threshold));
         json_object_set_new(j, "idle_detection_window", json_integer(p->idle_detection_window));
         json_object_set_new(j, "sigterm_grace_s", json_integer(p->sigterm_grace));
         return j;
@@ -172,12 +171,12 @@ static json_t *limits_json(const struct user_limits *l)
         /* More, for scripts that want exact numbers. */
         json_object_set_new(j, "user", json_string(l->user));
         json_object_set_new(j, "sanitized_user", json_string(l->sanitized));
-        json_object_set_new(j, "override", l->override_key ? json_string(l->override_key)
-                                                           : json_null());
+        json_object_set_new(j, "override",
+                            l->override_key ? json_string(l->override_key) : json_null());
         json_object_set_new(j, "slice", json_string(l->slice));
-        json_object_set_new(j, "memory_swap", l->memory_swap.unlimited
-                                                      ? json_string("-1")
-                                                      : json_size(&l->memory_swap));
+        json_object_set_new(j, "memory_swap",
+                            l->memory_swap.unlimited ? json_string("-1")
+                                                     : json_size(&l->memory_swap));
         json_object_set_new(j, "shm_size", json_size(&l->shm_size));
         json_object_set_new(j, "pids_limit", json_limit(l->pids_limit));
         json_object_set_new(j, "max_tasks", json_limit(l->max_tasks));
@@ -193,11 +192,11 @@ static json_t *limits_json(const struct user_limits *l)
                 for (size_t i = 0; i < l->n_reserved_gpus; i++)
                         json_array_append_new(slots, json_string(l->reserved_gpus[i]));
                 json_object_set_new(
-                        j, "reservation",
-                        json_pack("{s:s, s:s, s:o}", "start",
-                                  format_timestamp_utc(a, sizeof(a), l->reservation_start), "end",
-                                  format_timestamp_utc(b, sizeof(b), l->reservation_end), "gpus",
-                                  slots));
+                    j, "reservation",
+                    json_pack("{s:s, s:s, s:o}", "start",
+                              format_timestamp_utc(a, sizeof(a), l->reservation_start), "end",
+                              format_timestamp_utc(b, sizeof(b), l->reservation_end), "gpus",
+                              slots));
         } else {
                 json_object_set_new(j, "reservation", json_null());
         }
@@ -275,16 +274,14 @@ static void print_text(const struct user_limits *l)
                 printf("    reservation                      ");
                 for (size_t i = 0; i < l->n_reserved_gpus; i++)
                         printf("%s%s", i ? "," : "", l->reserved_gpus[i]);
-                printf(" from %s to %s\n",
-                       format_timestamp_utc(s, sizeof(s), l->reservation_start),
+                printf(" from %s to %s\n", format_timestamp_utc(s, sizeof(s), l->reservation_start),
                        format_timestamp_utc(e, sizeof(e), l->reservation_end));
         }
 
         printf("\n  Containers\n");
         printf("    containers at once               %s\n",
                limit_text(a, sizeof(a), l->max_containers));
-        printf("    CPUs per container               %s\n",
-               number_text(a, sizeof(a), l->max_cpus));
+        printf("    CPUs per container               %s\n", number_text(a, sizeof(a), l->max_cpus));
         printf("    memory per container             %s\n", size_text(&l->memory));
         printf("    memory + swap                    %s\n", size_text(&l->memory_swap));
         printf("    shared memory (/dev/shm)         %s\n", size_text(&l->shm_size));
@@ -312,8 +309,7 @@ static void print_text(const struct user_limits *l)
 
         printf("\n  Enforcement\n");
         printf("    systemd slice                    %s\n", l->slice);
-        printf("    tasks in the slice               %s\n",
-               limit_text(a, sizeof(a), l->max_tasks));
+        printf("    tasks in the slice               %s\n", limit_text(a, sizeof(a), l->max_tasks));
         if (!l->aggregate.present) {
                 printf("    aggregate limits                 none\n");
         } else {
@@ -371,15 +367,15 @@ static int parse_args(int argc, char **argv, struct limits_args *a)
                 OPT_JSON,
         };
         static const struct option options[] = {
-                {"json", no_argument, NULL, OPT_JSON},
-                {"docker-args", no_argument, NULL, OPT_DOCKER_ARGS},
-                {"group", no_argument, NULL, OPT_GROUP},
-                {"aggregate", no_argument, NULL, OPT_AGGREGATE},
-                {"lifecycle-policies", no_argument, NULL, OPT_POLICIES},
-                {"check-exemption", required_argument, NULL, OPT_EXEMPTION},
-                {"config", required_argument, NULL, 'c'},
-                {"help", no_argument, NULL, 'h'},
-                {0},
+            {"json", no_argument, NULL, OPT_JSON},
+            {"docker-args", no_argument, NULL, OPT_DOCKER_ARGS},
+            {"group", no_argument, NULL, OPT_GROUP},
+            {"aggregate", no_argument, NULL, OPT_AGGREGATE},
+            {"lifecycle-policies", no_argument, NULL, OPT_POLICIES},
+            {"check-exemption", required_argument, NULL, OPT_EXEMPTION},
+            {"config", required_argument, NULL, 'c'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
         };
         int opt, modes = 0;
 
@@ -420,8 +416,7 @@ static int parse_args(int argc, char **argv, struct limits_args *a)
                         return cli_usage_error("limits", "option '%s' needs a value",
                                                argv[optind - 1]);
                 default:
-                        return cli_usage_error("limits", "unknown option '%s'",
-                                               argv[optind - 1]);
+                        return cli_usage_error("limits", "unknown option '%s'", argv[optind - 1]);
                 }
         }
         if (modes > 1)
@@ -488,8 +483,8 @@ static int limits_run(int argc, char **argv, const struct cli_global *g)
 }
 
 const struct cli_command cli_cmd_limits = {
-        .name = "limits",
-        .summary = "show what a user may have (GPUs, CPUs, memory, timeouts)",
-        .run = limits_run,
-        .help = limits_help,
+    .name = "limits",
+    .summary = "show what a user may have (GPUs, CPUs, memory, timeouts)",
+    .run = limits_run,
+    .help = limits_help,
 };

@@ -13,8 +13,8 @@
 #include "util/strutil.h"
 
 static const struct cli_command *const commands[] = {
-        &cli_cmd_limits,
-        &cli_cmd_config,
+    &cli_cmd_limits,
+    &cli_cmd_config,
 };
 
 int cli_error(const char *fmt, ...)
@@ -109,10 +109,10 @@ static void main_help(FILE *f)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {0},
+            {"config", required_argument, NULL, 'c'},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
+            {0},
         };
         struct cli_global g = {0};
         const struct cli_command *cmd;
@@ -134,8 +134,7 @@ int main(int argc, char **argv)
                         printf("ds01 %s\n", DS01_VERSION);
                         return EXIT_OK;
                 case ':':
-                        return cli_usage_error(NULL, "option '%s' needs a value",
-                                               argv[optind - 1]);
+                        return cli_usage_error(NULL, "option '%s' needs a value", argv[optind - 1]);
                 default:
                         return cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
                 }

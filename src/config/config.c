@@ -48,7 +48,7 @@ struct load_ctx {
         struct config *c;
         const char *file; /* current file, owned by c->files */
         yaml_document_t *doc;
-        bool soft; /* errors count as warnings (lifecycle-exemptions.yaml) */
+        bool soft;    /* errors count as warnings (lifecycle-exemptions.yaml) */
         bool merging; /* inside a YAML merge key (<<): explicit keys override quietly */
         size_t dropped;
         size_t budget; /* mapping pairs and list items left to visit */
@@ -92,9 +92,9 @@ static void diag_addv(struct load_ctx *ctx, enum cfg_severity sev, const struct 
         }
         c->diags = d;
         c->diags[c->n_diags++] = (struct cfg_diag){
-                .severity = sev,
-                .src = src ? *src : (struct cfg_src){.file = ctx->file},
-                .message = msg,
+            .severity = sev,
+            .src = src ? *src : (struct cfg_src){.file = ctx->file},
+            .message = msg,
         };
         if (sev == CFG_ERROR)
                 c->n_errors++;
@@ -115,14 +115,14 @@ static void diag_add(struct load_ctx *ctx, enum cfg_severity sev, const struct c
 static struct cfg_src node_src(const struct load_ctx *ctx, const yaml_node_t *n)
 {
         return (struct cfg_src){
-                .file = ctx->file,
-                .line = (unsigned)n->start_mark.line + 1,
-                .column = (unsigned)n->start_mark.column + 1,
+            .file = ctx->file,
+            .line = (unsigned)n->start_mark.line + 1,
+            .column = (unsigned)n->start_mark.column + 1,
         };
 }
 
 static void node_err(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt, ...)
-        _printf_(3, 4);
+    _printf_(3, 4);
 static void node_err(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt, ...)
 {
         struct cfg_src src = node_src(ctx, n);
@@ -134,7 +134,7 @@ static void node_err(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt
 }
 
 static void node_warn(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt, ...)
-        _printf_(3, 4);
+    _printf_(3, 4);
 static void node_warn(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt, ...)
 {
         struct cfg_src src = node_src(ctx, n);
@@ -146,7 +146,7 @@ static void node_warn(struct load_ctx *ctx, const yaml_node_t *n, const char *fm
 }
 
 static void node_note(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt, ...)
-        _printf_(3, 4);
+    _printf_(3, 4);
 static void node_note(struct load_ctx *ctx, const yaml_node_t *n, const char *fmt, ...)
 {
         struct cfg_src src = node_src(ctx, n);
@@ -250,13 +250,32 @@ static int yaml_load_buffer(struct load_ctx *ctx, const char *buf, size_t len, y
         yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
         if (!yaml_parser_load(&parser, doc)) {
                 struct cfg_src src = {
-                        .file = ctx->file,
-                        .line = (unsigned)parser.problem_mark.line + 1,
-                        .column = (unsigned)parser.problem_mark.column + 1,
+                    .file = ctx->file,
+                    .line = (unsigned)parser.problem_mark.line + 1,
+                    .column = (unsigned)parser.problem_mark.column + 1,
                 };
                 const char *problem = parser.problem ? parser.problem : "malformed YAML";
                 size_t off = parser.problem_mark.index;
-                bool tab = off < len && buf[off] == '\t';
+                bool tab;
+
+                if (parser.error == YAML_READER_ERROR) {
+                        /* Encoding errors carry a byte offset, not a mark. */
+                        off = MIN(parser.problem_offset, len);
+                        src.line = 1;
+                        src.column = 1;
+                        for (size_t i = 0; i < off; i++) {
+                                if (buf[i] == '\n') {
+                                        src.line++;
+                                        src.column = 1;
+                                } else {
+                                        src.column++;
+                                }
+                        }
+                        diag_add(ctx, CFG_ERROR, &src, "%s (the file must be UTF-8 text)", problem);
+                        yaml_parser_delete(&parser);
+                        return -EINVAL;
+                }
+                tab = off < len && buf[off] == '\t';
 
                 if (parser.error == YAML_MEMORY_ERROR) {
                         r = -ENOMEM;
@@ -451,8 +470,9 @@ static int convert_list(struct load_ctx *ctx, const struct cfg_key *k, yaml_node
                 const char *s;
 
                 if (!node_is_scalar(item) || node_is_null(item)) {
-                        node_err(ctx, item ? item : n, "entries of '%s' must be single values, not %s",
-                                 k->name, node_type_name(item));
+                        node_err(ctx, item ? item : n,
+                                 "entries of '%s' must be single values, not %s", k->name,
+                                 node_type_name(item));
                         return -EINVAL;
                 }
                 s = scalar(item);
@@ -523,8 +543,7 @@ static int convert_value(struct load_ctx *ctx, const struct cfg_key *k, yaml_nod
         }
 
         if (n->type != YAML_SCALAR_NODE) {
-                node_err(ctx, n, "'%s' must be a single value, not %s", k->name,
-                         node_type_name(n));
+                node_err(ctx, n, "'%s' must be a single value, not %s", k->name, node_type_name(n));
                 return -EINVAL;
         }
         s = scalar(n);
@@ -543,8 +562,10 @@ static int convert_value(struct load_ctx *ctx, const struct cfg_key *k, yaml_nod
         case CFG_INT: {
                 long long v;
                 if (!scalar_plain(n)) {
-                        node_err(ctx, n, "'%s' must be a number, got the quoted text \"%s\" "
-                                         "(remove the quotes)", k->name, s);
+                        node_err(ctx, n,
+                                 "'%s' must be a number, got the quoted text \"%s\" "
+                                 "(remove the quotes)",
+                                 k->name, s);
                         return -EINVAL;
                 }
                 r = safe_atoi64(s, &v);
@@ -567,8 +588,10 @@ static int convert_value(struct load_ctx *ctx, const struct cfg_key *k, yaml_nod
         case CFG_FLOAT: {
                 double v;
                 if (!scalar_plain(n)) {
-                        node_err(ctx, n, "'%s' must be a number, got the quoted text \"%s\" "
-                                         "(remove the quotes)", k->name, s);
+                        node_err(ctx, n,
+                                 "'%s' must be a number, got the quoted text \"%s\" "
+                                 "(remove the quotes)",
+                                 k->name, s);
                         return -EINVAL;
                 }
                 if (safe_atod(s, &v) < 0) {
@@ -712,9 +735,8 @@ static void store_value(struct load_ctx *ctx, const struct cfg_section *sec,
                         node_warn(ctx, key_node,
                                   "'%s' and '%s' (line %u) both set '%s'; '%s' is used — "
                                   "keep only '%s'",
-                                  v->key, slot->key, slot->src.line,
-                                  canon ? canon->name : k->name, winner->key,
-                                  canon ? canon->name : k->name);
+                                  v->key, slot->key, slot->src.line, canon ? canon->name : k->name,
+                                  winner->key, canon ? canon->name : k->name);
                         if (winner == slot) {
                                 cfg_value_release(loser);
                                 return;
@@ -757,8 +779,9 @@ static bool walk_budget(struct load_ctx *ctx, yaml_node_t *n)
                 return true;
         }
         if (!ctx->budget_reported) {
-                node_err(ctx, n, "the file is too complex (too many aliased or nested entries); "
-                                 "the rest is not read");
+                node_err(ctx, n,
+                         "the file is too complex (too many aliased or nested entries); "
+                         "the rest is not read");
                 ctx->budget_reported = true;
         }
         return false;
@@ -797,8 +820,7 @@ static int load_merge(struct load_ctx *ctx, yaml_node_t *val, const char *where,
                                          node_type_name(m));
                                 continue;
                         }
-                        r = load_pairs(ctx, m, where, sec, values, extra, fn, userdata,
-                                       depth + 1);
+                        r = load_pairs(ctx, m, where, sec, values, extra, fn, userdata, depth + 1);
                 }
         } else {
                 node_err(ctx, val, "a merge key (<<) takes a mapping or a list of mappings, not %s",
@@ -858,8 +880,9 @@ static int load_pairs(struct load_ctx *ctx, yaml_node_t *n, const char *where,
                         continue;
                 }
                 if (k->kind == CFG_IGNORED) {
-                        node_warn(ctx, key, "'%s' has no effect in ds01 (old DS01 releases "
-                                            "read it); it can be removed",
+                        node_warn(ctx, key,
+                                  "'%s' has no effect in ds01 (old DS01 releases "
+                                  "read it); it can be removed",
                                   k->name);
                         continue;
                 }
@@ -921,8 +944,8 @@ static int layer_section(struct load_ctx *ctx, const struct cfg_key *k, yaml_nod
                 }
                 layer->has_aggregate = true;
                 snprintf(where, sizeof(where), "%s.aggregate", owner);
-                return load_mapping(ctx, val, where, &cfg_section_aggregate, layer->aggregate,
-                                    NULL, NULL, NULL);
+                return load_mapping(ctx, val, where, &cfg_section_aggregate, layer->aggregate, NULL,
+                                    NULL, NULL);
         }
         if (streq(k->name, "policies")) {
                 snprintf(where, sizeof(where), "%s.policies", owner);
@@ -1034,7 +1057,8 @@ static int load_groups(struct load_ctx *ctx, yaml_node_t *n)
         if (node_is_null(n))
                 return 0;
         if (n->type != YAML_MAPPING_NODE) {
-                node_err(ctx, n, "groups must be a mapping of group names to their settings, not %s",
+                node_err(ctx, n,
+                         "groups must be a mapping of group names to their settings, not %s",
                          node_type_name(n));
                 return 0;
         }
@@ -1289,8 +1313,8 @@ static int top_section(struct load_ctx *ctx, const struct cfg_key *k, yaml_node_
                 return load_mapping(ctx, val, "access_control", &cfg_section_access, c->access,
                                     NULL, access_section, NULL);
         if (streq(name, "monitoring"))
-                return load_mapping(ctx, val, "monitoring", &cfg_section_monitoring,
-                                    c->monitoring, NULL, NULL, NULL);
+                return load_mapping(ctx, val, "monitoring", &cfg_section_monitoring, c->monitoring,
+                                    NULL, NULL, NULL);
         return 0;
 }
 
@@ -1305,8 +1329,8 @@ static int load_top(struct load_ctx *ctx, yaml_node_t *root)
                          node_type_name(root));
                 return 0;
         }
-        for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-             p < root->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+             p++) {
                 yaml_node_t *key = doc_node(ctx, p->key);
                 yaml_node_t *val = doc_node(ctx, p->value);
                 const struct cfg_key *k;
@@ -1325,8 +1349,9 @@ static int load_top(struct load_ctx *ctx, yaml_node_t *root)
                         continue;
                 }
                 if (k->kind == CFG_IGNORED) {
-                        node_warn(ctx, key, "section '%s' has no effect in ds01 (old DS01 "
-                                            "releases read it); it can be removed",
+                        node_warn(ctx, key,
+                                  "section '%s' has no effect in ds01 (old DS01 "
+                                  "releases read it); it can be removed",
                                   k->name);
                         continue;
                 }
@@ -1419,15 +1444,16 @@ static int load_members_file(struct load_ctx *ctx, const char *path, struct conf
                 hash = memchr(buf + pos, '#', end - pos);
                 stop = hash ? (size_t)(hash - buf) : end;
                 start = pos;
-                while (start < stop && (buf[start] == ' ' || buf[start] == '\t' ||
-                                        buf[start] == '\r'))
+                while (start < stop &&
+                       (buf[start] == ' ' || buf[start] == '\t' || buf[start] == '\r'))
                         start++;
-                while (stop > start && (buf[stop - 1] == ' ' || buf[stop - 1] == '\t' ||
-                                        buf[stop - 1] == '\r'))
+                while (stop > start &&
+                       (buf[stop - 1] == ' ' || buf[stop - 1] == '\t' || buf[stop - 1] == '\r'))
                         stop--;
                 if (stop > start) {
                         size_t bad = 0;
-                        struct cfg_src src = {.file = ctx->file, .line = lineno,
+                        struct cfg_src src = {.file = ctx->file,
+                                              .line = lineno,
                                               .column = (unsigned)(start - pos) + 1};
                         if (memchr(buf + start, '\0', stop - start))
                                 problem = "user name contains a NUL byte";
@@ -1437,12 +1463,10 @@ static int load_members_file(struct load_ctx *ctx, const char *path, struct conf
                         } else
                                 problem = username_problem(buf + start, stop - start);
                         if (problem) {
-                                diag_add(ctx, CFG_ERROR, &src, "%s; the line is skipped",
-                                         problem);
+                                diag_add(ctx, CFG_ERROR, &src, "%s; the line is skipped", problem);
                         } else if (g->n_members >= ENTRIES_MAX) {
                                 diag_add(ctx, CFG_ERROR, &src,
-                                         "more than %d members; the rest are skipped",
-                                         ENTRIES_MAX);
+                                         "more than %d members; the rest are skipped", ENTRIES_MAX);
                                 break;
                         } else {
                                 char save = buf[stop];
@@ -1487,7 +1511,7 @@ static int load_members_files(struct load_ctx *ctx)
                 }
         }
         closedir(d);
-        if (r == 0)
+        if (r == 0 && n_names > 1)
                 qsort(names, n_names, sizeof(*names), dirent_cmp);
 
         for (size_t i = 0; r == 0 && i < n_names; i++) {
@@ -1544,8 +1568,9 @@ static int load_exemption_entry(struct load_ctx *ctx, yaml_node_t *n)
         int r;
 
         if (n->type != YAML_MAPPING_NODE) {
-                node_err(ctx, n, "each exemption must be a mapping (username:, exempt_from:, "
-                                 "expires_on:, ...); this one is ignored");
+                node_err(ctx, n,
+                         "each exemption must be a mapping (username:, exempt_from:, "
+                         "expires_on:, ...); this one is ignored");
                 return 0;
         }
         r = load_mapping(ctx, n, "an exemption", &cfg_section_exemption, v, NULL, NULL, NULL);
@@ -1567,8 +1592,9 @@ static int load_exemption_entry(struct load_ctx *ctx, yaml_node_t *n)
         }
         if (v[EXM_EXEMPT_FROM].state != CFG_SET) {
                 if (e->valid)
-                        node_err(ctx, n, "exemption of '%s' has no exempt_from list; it is "
-                                         "ignored",
+                        node_err(ctx, n,
+                                 "exemption of '%s' has no exempt_from list; it is "
+                                 "ignored",
                                  e->user);
                 e->valid = false;
         } else {
@@ -1704,7 +1730,7 @@ static int check_members_unique(struct load_ctx *ctx)
 
         for (size_t g = 0; g < c->n_groups; g++)
                 n += c->groups[g].n_members;
-        if (n == 0)
+        if (n < 2)
                 return 0;
         refs = calloc(n, sizeof(*refs));
         if (!refs)
@@ -1770,7 +1796,8 @@ static void check_config(struct load_ctx *ctx)
         if (c->default_group.state == CFG_SET) {
                 if (!config_find_group(c, c->default_group.s))
                         diag_add(ctx, CFG_ERROR, &c->default_group.src,
-                                 "default_group '%s' is not defined under groups", c->default_group.s);
+                                 "default_group '%s' is not defined under groups",
+                                 c->default_group.s);
         } else if (c->n_groups > 0 && !config_find_group(c, "student")) {
                 struct cfg_src src = {.file = c->files[0], .line = 1, .column = 1};
                 diag_add(ctx, CFG_WARNING, &src,

@@ -38,16 +38,16 @@ enum cfg_state {
 struct cfg_value {
         enum cfg_state state;
         struct cfg_src src;
-        const char *key;    /* the name used in the file (an alias, maybe); static */
-        unsigned rank;      /* 0 = canonical name, >0 = position in the alias chain */
-        bool merged;        /* came in through a YAML merge key (<<) */
-        bool b;             /* CFG_BOOL */
-        long long i;        /* CFG_INT */
-        double f;           /* CFG_FLOAT, CFG_PERCENT */
-        uint64_t size;      /* CFG_DOCKER_SIZE, CFG_SYSTEMD_SIZE */
-        int64_t secs;       /* CFG_DURATION (seconds), CFG_TIMESTAMP (epoch) */
-        char *s;            /* the scalar as written (all scalar kinds) */
-        char **list;        /* CFG_STRING_LIST, CFG_SLOT_LIST */
+        const char *key; /* the name used in the file (an alias, maybe); static */
+        unsigned rank;   /* 0 = canonical name, >0 = position in the alias chain */
+        bool merged;     /* came in through a YAML merge key (<<) */
+        bool b;          /* CFG_BOOL */
+        long long i;     /* CFG_INT */
+        double f;        /* CFG_FLOAT, CFG_PERCENT */
+        uint64_t size;   /* CFG_DOCKER_SIZE, CFG_SYSTEMD_SIZE */
+        int64_t secs;    /* CFG_DURATION (seconds), CFG_TIMESTAMP (epoch) */
+        char *s;         /* the scalar as written (all scalar kinds) */
+        char **list;     /* CFG_STRING_LIST, CFG_SLOT_LIST */
         size_t n_list;
 };
 
@@ -152,7 +152,7 @@ struct limits_layer {
         struct cfg_value v[LIMIT__MAX];
         struct cfg_value policy[POLICY_USER__MAX];
         struct cfg_value aggregate[AGG__MAX];
-        bool has_aggregate; /* an `aggregate:` mapping is present (even empty) */
+        bool has_aggregate;  /* an `aggregate:` mapping is present (even empty) */
         bool aggregate_null; /* `aggregate: null`: explicitly no aggregate cap */
 };
 

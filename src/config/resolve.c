@@ -143,8 +143,8 @@ static long long resolve_priority(const struct config *c, const struct config_gr
                 const char *name;
                 long long priority;
         } by_name[] = {
-                {"admin", 90},      {"admins", 90},   {"researcher", 50},
-                {"researchers", 50}, {"student", 10}, {"students", 10},
+            {"admin", 90},       {"admins", 90},  {"researcher", 50},
+            {"researchers", 50}, {"student", 10}, {"students", 10},
         };
 
         if (o && o->layer.v[LIMIT_PRIORITY].state == CFG_SET)
@@ -181,13 +181,13 @@ static void resolve_policies(const struct config *c, const struct limits_layer *
         p->cpu_idle_threshold = v[POLICY_CPU_IDLE_THRESHOLD] ? v[POLICY_CPU_IDLE_THRESHOLD]->f
                                                              : DEFAULT_CPU_IDLE_THRESHOLD;
         p->network_idle_threshold = v[POLICY_NETWORK_IDLE_THRESHOLD]
-                                            ? v[POLICY_NETWORK_IDLE_THRESHOLD]->i
-                                            : DEFAULT_NETWORK_IDLE_THRESHOLD;
+                                        ? v[POLICY_NETWORK_IDLE_THRESHOLD]->i
+                                        : DEFAULT_NETWORK_IDLE_THRESHOLD;
         p->idle_detection_window = v[POLICY_IDLE_DETECTION_WINDOW]
-                                           ? v[POLICY_IDLE_DETECTION_WINDOW]->i
-                                           : DEFAULT_IDLE_DETECTION_WINDOW;
-        p->sigterm_grace = v[POLICY_SIGTERM_GRACE] ? v[POLICY_SIGTERM_GRACE]->secs
-                                                   : DEFAULT_SIGTERM_GRACE;
+                                       ? v[POLICY_IDLE_DETECTION_WINDOW]->i
+                                       : DEFAULT_IDLE_DETECTION_WINDOW;
+        p->sigterm_grace =
+            v[POLICY_SIGTERM_GRACE] ? v[POLICY_SIGTERM_GRACE]->secs : DEFAULT_SIGTERM_GRACE;
 }
 
 /* Aggregate limits: the group's aggregate section, with the override's keys
@@ -217,14 +217,14 @@ static int resolve_aggregate(const struct limits_layer *const layers[3], struct 
         if (v[AGG_CPU_QUOTA]) {
                 a->has_cpu_quota = true;
                 a->cpu_quota_percent =
-                        v[AGG_CPU_QUOTA]->state == CFG_NULL ? INFINITY : v[AGG_CPU_QUOTA]->f;
+                    v[AGG_CPU_QUOTA]->state == CFG_NULL ? INFINITY : v[AGG_CPU_QUOTA]->f;
                 if (v[AGG_CPU_QUOTA]->s && !(a->cpu_quota_text = strdup(v[AGG_CPU_QUOTA]->s)))
                         return -ENOMEM;
         }
         if (v[AGG_MEMORY_MAX]) {
                 a->has_memory_max = true;
-                a->memory_max = v[AGG_MEMORY_MAX]->state == CFG_NULL ? SIZE_INFINITY
-                                                                     : v[AGG_MEMORY_MAX]->size;
+                a->memory_max =
+                    v[AGG_MEMORY_MAX]->state == CFG_NULL ? SIZE_INFINITY : v[AGG_MEMORY_MAX]->size;
                 if (v[AGG_MEMORY_MAX]->s && !(a->memory_max_text = strdup(v[AGG_MEMORY_MAX]->s)))
                         return -ENOMEM;
         }
@@ -232,8 +232,7 @@ static int resolve_aggregate(const struct limits_layer *const layers[3], struct 
                 a->has_memory_high = true;
                 a->memory_high = v[AGG_MEMORY_HIGH]->state == CFG_NULL ? SIZE_INFINITY
                                                                        : v[AGG_MEMORY_HIGH]->size;
-                if (v[AGG_MEMORY_HIGH]->s &&
-                    !(a->memory_high_text = strdup(v[AGG_MEMORY_HIGH]->s)))
+                if (v[AGG_MEMORY_HIGH]->s && !(a->memory_high_text = strdup(v[AGG_MEMORY_HIGH]->s)))
                         return -ENOMEM;
         }
         if (v[AGG_TASKS_MAX]) {
@@ -288,7 +287,7 @@ int config_resolve_user(const struct config *c, const char *user, struct user_li
         snprintf(l.slice, slice_len, "ds01-%s-%s.slice", group_name, l.sanitized);
 
         l.max_gpu_equivalents =
-                float_from(pick(layers, LIMIT_MAX_GPU_EQUIVALENTS), DEFAULT_MAX_GPU_EQUIVALENTS);
+            float_from(pick(layers, LIMIT_MAX_GPU_EQUIVALENTS), DEFAULT_MAX_GPU_EQUIVALENTS);
         l.max_gpu_slots_per_container = int_from(pick(layers, LIMIT_MAX_GPU_SLOTS_PER_CONTAINER),
                                                  DEFAULT_MAX_GPU_SLOTS_PER_CONTAINER);
         v = pick(layers, LIMIT_ALLOW_FULL_GPU);
@@ -305,14 +304,14 @@ int config_resolve_user(const struct config *c, const char *user, struct user_li
         if (r < 0)
                 goto fail;
         l.pids_limit = int_from(pick(layers, LIMIT_PIDS_LIMIT), DEFAULT_PIDS_LIMIT);
-        l.max_containers = int_from(pick(layers, LIMIT_MAX_CONTAINERS_PER_USER),
-                                    DEFAULT_MAX_CONTAINERS);
+        l.max_containers =
+            int_from(pick(layers, LIMIT_MAX_CONTAINERS_PER_USER), DEFAULT_MAX_CONTAINERS);
         l.max_runtime = duration_from(pick(layers, LIMIT_MAX_RUNTIME), DURATION_INFINITY);
         l.idle_timeout = duration_from(pick(layers, LIMIT_IDLE_TIMEOUT), DURATION_INFINITY);
         l.gpu_hold_after_stop =
-                duration_from(pick(layers, LIMIT_GPU_HOLD_AFTER_STOP), DURATION_INFINITY);
+            duration_from(pick(layers, LIMIT_GPU_HOLD_AFTER_STOP), DURATION_INFINITY);
         l.container_hold_after_stop =
-                duration_from(pick(layers, LIMIT_CONTAINER_HOLD_AFTER_STOP), DURATION_INFINITY);
+            duration_from(pick(layers, LIMIT_CONTAINER_HOLD_AFTER_STOP), DURATION_INFINITY);
         l.max_tasks = int_from(pick(layers, LIMIT_MAX_TASKS), LIMIT_UNLIMITED);
         l.priority = resolve_priority(c, g, group_name, o);
         r = size_from(pick(layers, LIMIT_STORAGE_TMP), NULL, &l.storage_tmp);

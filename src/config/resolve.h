@@ -23,28 +23,28 @@
 /* A size limit as configured: bytes plus the text as written (for docker
  * arguments, which keep the admin's spelling). */
 struct size_limit {
-        bool set;     /* false: not configured, or null (see unlimited) */
+        bool set; /* false: not configured, or null (see unlimited) */
         bool unlimited;
         uint64_t bytes;
-        char *text;   /* owned; NULL unless set */
+        char *text; /* owned; NULL unless set */
 };
 
 struct user_policies {
-        double gpu_idle_threshold;     /* percent */
-        double cpu_idle_threshold;     /* percent */
+        double gpu_idle_threshold;        /* percent */
+        double cpu_idle_threshold;        /* percent */
         long long network_idle_threshold; /* bytes per check interval */
         long long idle_detection_window;  /* checks */
-        int64_t sigterm_grace;         /* seconds */
+        int64_t sigterm_grace;            /* seconds */
 };
 
 struct user_aggregate {
         bool present; /* false: no aggregate cap for this user (e.g. admins) */
         bool has_cpu_quota, has_memory_max, has_memory_high, has_tasks_max, has_gpu_limit;
-        double cpu_quota_percent;   /* 9600 = 96 CPUs; INFINITY when null */
-        uint64_t memory_max;        /* SIZE_INFINITY when null or "infinity" */
+        double cpu_quota_percent; /* 9600 = 96 CPUs; INFINITY when null */
+        uint64_t memory_max;      /* SIZE_INFINITY when null or "infinity" */
         uint64_t memory_high;
-        long long tasks_max;        /* LIMIT_UNLIMITED when null */
-        double gpu_limit;           /* INFINITY when null */
+        long long tasks_max;                                       /* LIMIT_UNLIMITED when null */
+        double gpu_limit;                                          /* INFINITY when null */
         char *cpu_quota_text, *memory_max_text, *memory_high_text; /* owned, as written */
 };
 
@@ -54,28 +54,28 @@ enum group_source {
 };
 
 struct user_limits {
-        char *user;   /* as asked */
+        char *user; /* as asked */
         char sanitized[USERNAME_SANITIZED_MAX];
-        char *group;  /* the user's real group */
+        char *group; /* the user's real group */
         enum group_source group_source;
         bool group_defined; /* the group exists under groups: */
         char *override_key; /* the user_overrides entry used, or NULL */
         char *slice;        /* ds01-<group>-<sanitized>.slice */
 
-        double max_gpu_equivalents;          /* INFINITY = unlimited; default 1.0 */
+        double max_gpu_equivalents;            /* INFINITY = unlimited; default 1.0 */
         long long max_gpu_slots_per_container; /* LIMIT_UNLIMITED; default 1 */
-        bool allow_full_gpu;                 /* default false */
-        double max_cpus;                     /* default 16 */
-        struct size_limit memory;            /* default 32g */
-        struct size_limit memory_swap;       /* default: = memory */
-        struct size_limit shm_size;          /* default 16g */
-        long long pids_limit;                /* LIMIT_UNLIMITED; default 4096 */
-        long long max_containers;            /* LIMIT_UNLIMITED; default 3 */
-        int64_t max_runtime;                 /* seconds; DURATION_INFINITY default */
+        bool allow_full_gpu;                   /* default false */
+        double max_cpus;                       /* default 16 */
+        struct size_limit memory;              /* default 32g */
+        struct size_limit memory_swap;         /* default: = memory */
+        struct size_limit shm_size;            /* default 16g */
+        long long pids_limit;                  /* LIMIT_UNLIMITED; default 4096 */
+        long long max_containers;              /* LIMIT_UNLIMITED; default 3 */
+        int64_t max_runtime;                   /* seconds; DURATION_INFINITY default */
         int64_t idle_timeout;
         int64_t gpu_hold_after_stop;
         int64_t container_hold_after_stop;
-        long long max_tasks;                 /* LIMIT_UNLIMITED default */
+        long long max_tasks; /* LIMIT_UNLIMITED default */
         long long priority;
         struct size_limit storage_tmp, storage_workspace, storage_data;
 

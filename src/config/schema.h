@@ -34,10 +34,10 @@ struct cfg_key {
         int id;
         enum cfg_kind kind;
         unsigned flags;
-        int64_t unit;      /* CFG_DURATION: seconds per bare number */
-        double min, max;   /* CFG_INT/CFG_FLOAT/CFG_PERCENT range, inclusive */
+        int64_t unit;        /* CFG_DURATION: seconds per bare number */
+        double min, max;     /* CFG_INT/CFG_FLOAT/CFG_PERCENT range, inclusive */
         const char *allowed; /* CFG_STRING: "a|b|c" of accepted values, or NULL */
-        const char *doc;   /* meaning, one line */
+        const char *doc;     /* meaning, one line */
 };
 
 struct cfg_section {
@@ -46,12 +46,12 @@ struct cfg_section {
         size_t n_keys;
 };
 
-extern const struct cfg_section cfg_section_user;      /* defaults / groups.<g> / overrides */
-extern const struct cfg_section cfg_section_group;     /* extra keys of groups.<g> */
-extern const struct cfg_section cfg_section_override;  /* extra keys of user overrides */
+extern const struct cfg_section cfg_section_user;     /* defaults / groups.<g> / overrides */
+extern const struct cfg_section cfg_section_group;    /* extra keys of groups.<g> */
+extern const struct cfg_section cfg_section_override; /* extra keys of user overrides */
 extern const struct cfg_section cfg_section_aggregate;
 extern const struct cfg_section cfg_section_user_policies;
-extern const struct cfg_section cfg_section_policies;  /* global policies */
+extern const struct cfg_section cfg_section_policies; /* global policies */
 extern const struct cfg_section cfg_section_top;
 extern const struct cfg_section cfg_section_enforcement;
 extern const struct cfg_section cfg_section_gpu_allocation;
