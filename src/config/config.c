@@ -56,8 +56,10 @@ struct load_ctx {
 };
 
 /* Aliases let a small file name the same big mapping many times; the walk
- * visits at most this many pairs and items in all. */
+ * visits at most this many mapping pairs and list items in all. */
 #define WALK_BUDGET 2000000
+
+static bool walk_budget(struct load_ctx *ctx, yaml_node_t *n);
 
 static void diag_add(struct load_ctx *ctx, enum cfg_severity sev, const struct cfg_src *src,
                      const char *fmt, ...) _printf_(4, 5);
@@ -237,63 +239,113 @@ static const char *errno_text(int r)
 
 /* ---- YAML documents ------------------------------------------------------ */
 
-/* Parses buf as one YAML document into doc. Returns 0, or -EINVAL after adding
- * a diagnostic with the position of the problem. An empty document is 0 with
- * no root node. */
-static int yaml_load_buffer(struct load_ctx *ctx, const char *buf, size_t len, yaml_document_t *doc)
+/* One parse of buf into doc. On a syntax or encoding error, adds a
+ * diagnostic, sets *ret_off to the byte offset of the problem and returns
+ * -EINVAL; -ENOMEM; 0 when doc holds the document (no root when empty). */
+static int yaml_parse_once(struct load_ctx *ctx, const char *buf, size_t len, yaml_document_t *doc,
+                           size_t *ret_off)
 {
         yaml_parser_t parser;
-        int r = 0;
+        struct cfg_src src = {.file = ctx->file, .line = 1, .column = 1};
+        size_t off, line_start;
+        bool tab = false;
+        int r = -EINVAL;
 
         if (!yaml_parser_initialize(&parser))
                 return -ENOMEM;
         yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-        if (!yaml_parser_load(&parser, doc)) {
-                struct cfg_src src = {
-                    .file = ctx->file,
-                    .line = (unsigned)parser.problem_mark.line + 1,
-                    .column = (unsigned)parser.problem_mark.column + 1,
-                };
-                const char *problem = parser.problem ? parser.problem : "malformed YAML";
-                size_t off = parser.problem_mark.index;
-                bool tab;
-
-                if (parser.error == YAML_READER_ERROR) {
-                        /* Encoding errors carry a byte offset, not a mark. */
-                        off = MIN(parser.problem_offset, len);
-                        src.line = 1;
+        if (yaml_parser_load(&parser, doc)) {
+                yaml_parser_delete(&parser);
+                return 0;
+        }
+        if (parser.error == YAML_MEMORY_ERROR) {
+                yaml_parser_delete(&parser);
+                return -ENOMEM;
+        }
+        /* Encoding errors carry a byte offset, the others a mark. */
+        off = parser.error == YAML_READER_ERROR ? parser.problem_offset : parser.problem_mark.index;
+        off = MIN(off, len);
+        if (parser.error == YAML_READER_ERROR && parser.problem &&
+            (strstr(parser.problem, "trailing") || strstr(parser.problem, "incomplete"))) {
+                /* libyaml points past the lead byte of a broken sequence. */
+                size_t k = off;
+                while (k > 0 && off - k < 4 && (unsigned char)buf[k] < 0xc0)
+                        k--;
+                if ((unsigned char)buf[k] >= 0xc0)
+                        off = k;
+        }
+        for (size_t i = 0; i < off; i++) {
+                if (buf[i] == '\n') {
+                        src.line++;
                         src.column = 1;
-                        for (size_t i = 0; i < off; i++) {
-                                if (buf[i] == '\n') {
-                                        src.line++;
-                                        src.column = 1;
-                                } else {
-                                        src.column++;
-                                }
-                        }
-                        diag_add(ctx, CFG_ERROR, &src, "%s (the file must be UTF-8 text)", problem);
-                        yaml_parser_delete(&parser);
-                        return -EINVAL;
-                }
-                tab = off < len && buf[off] == '\t';
-
-                if (parser.error == YAML_MEMORY_ERROR) {
-                        r = -ENOMEM;
-                } else if (tab) {
-                        diag_add(ctx, CFG_ERROR, &src,
-                                 "a tab character is used for indentation; YAML allows only "
-                                 "spaces (replace the tab with spaces)");
-                        r = -EINVAL;
-                } else if (parser.context) {
-                        diag_add(ctx, CFG_ERROR, &src, "YAML syntax error: %s %s (line %zu)",
-                                 problem, parser.context, parser.context_mark.line + 1);
-                        r = -EINVAL;
                 } else {
-                        diag_add(ctx, CFG_ERROR, &src, "YAML syntax error: %s", problem);
-                        r = -EINVAL;
+                        src.column++;
                 }
         }
+        line_start = off - (src.column - 1);
+        for (size_t i = line_start; i < len && (buf[i] == ' ' || buf[i] == '\t'); i++)
+                tab = tab || buf[i] == '\t';
+
+        if (parser.error == YAML_READER_ERROR)
+                diag_add(ctx, CFG_ERROR, &src, "%s (the file must be UTF-8 text)",
+                         parser.problem ? parser.problem : "invalid bytes");
+        else if (tab)
+                diag_add(ctx, CFG_ERROR, &src,
+                         "a tab character is used for indentation; YAML allows only spaces "
+                         "(replace the tab with spaces)");
+        else if (parser.context)
+                diag_add(ctx, CFG_ERROR, &src,
+                         "YAML syntax error: %s %s that starts at line %zu; check the "
+                         "indentation",
+                         parser.problem ? parser.problem : "malformed YAML", parser.context,
+                         parser.context_mark.line + 1);
+        else
+                diag_add(ctx, CFG_ERROR, &src, "YAML syntax error: %s",
+                         parser.problem ? parser.problem : "malformed YAML");
+        *ret_off = off;
         yaml_parser_delete(&parser);
+        return r;
+}
+
+/* Parses buf as one YAML document into doc. A syntax error is reported and
+ * its line blanked out (positions of everything else unchanged), then the
+ * parse is tried again, so that one run reports the syntax error and the
+ * problems in the rest of the file. Returns 0 with doc loaded (after errors,
+ * if any were reported), -EINVAL when nothing could be parsed, -ENOMEM. */
+#define YAML_RECOVERY_TRIES 8
+static int yaml_load_buffer(struct load_ctx *ctx, const char *buf, size_t len, yaml_document_t *doc)
+{
+        _cleanup_free_ char *copy = NULL;
+        const char *cur = buf;
+        int r = -EINVAL;
+
+        for (int attempt = 0; attempt <= YAML_RECOVERY_TRIES; attempt++) {
+                size_t off = 0, start, end;
+                bool blank = true;
+
+                r = yaml_parse_once(ctx, cur, len, doc, &off);
+                if (r != -EINVAL)
+                        return r;
+                if (!copy) {
+                        copy = malloc(len + 1);
+                        if (!copy)
+                                return -ENOMEM;
+                        memcpy(copy, buf, len);
+                        copy[len] = '\0';
+                        cur = copy;
+                }
+                start = off;
+                while (start > 0 && copy[start - 1] != '\n')
+                        start--;
+                end = off;
+                while (end < len && copy[end] != '\n')
+                        end++;
+                for (size_t i = start; i < end; i++)
+                        blank = blank && copy[i] == ' ';
+                if (blank)
+                        break; /* the problem is not on one line; stop here */
+                memset(copy + start, ' ', end - start);
+        }
         return r;
 }
 
@@ -469,6 +521,8 @@ static int convert_list(struct load_ctx *ctx, const struct cfg_key *k, yaml_node
                 yaml_node_t *item = doc_node(ctx, *it);
                 const char *s;
 
+                if (!walk_budget(ctx, n))
+                        return -EINVAL;
                 if (!node_is_scalar(item) || node_is_null(item)) {
                         node_err(ctx, item ? item : n,
                                  "entries of '%s' must be single values, not %s", k->name,
@@ -927,6 +981,16 @@ static int load_mapping(struct load_ctx *ctx, yaml_node_t *n, const char *where,
 
 /* ---- layers: defaults, groups, overrides --------------------------------- */
 
+/* A key of the global policies section inside a group's or override's policies. */
+static int global_only_policy(struct load_ctx *ctx, const struct cfg_key *k, yaml_node_t *key,
+                              yaml_node_t *val, void *userdata)
+{
+        node_err(ctx, key,
+                 "'%s' can only be set in the global policies section, not per group or user",
+                 k->name);
+        return 0;
+}
+
 static int layer_section(struct load_ctx *ctx, const struct cfg_key *k, yaml_node_t *key,
                          yaml_node_t *val, struct limits_layer *layer, const char *owner)
 {
@@ -949,25 +1013,8 @@ static int layer_section(struct load_ctx *ctx, const struct cfg_key *k, yaml_nod
         }
         if (streq(k->name, "policies")) {
                 snprintf(where, sizeof(where), "%s.policies", owner);
-                if (val->type == YAML_MAPPING_NODE) {
-                        /* Global-only keys get a precise message instead of "unknown". */
-                        for (yaml_node_pair_t *p = val->data.mapping.pairs.start;
-                             p < val->data.mapping.pairs.top; p++) {
-                                yaml_node_t *pk = doc_node(ctx, p->key);
-                                const struct cfg_key *gk;
-                                if (!node_is_scalar(pk) ||
-                                    cfg_section_find(&cfg_section_user_policies, scalar(pk)))
-                                        continue;
-                                gk = cfg_section_find(&cfg_section_policies, scalar(pk));
-                                if (gk && gk->kind != CFG_IGNORED)
-                                        node_err(ctx, pk,
-                                                 "'%s' can only be set in the global policies "
-                                                 "section, not in %s",
-                                                 scalar(pk), where);
-                        }
-                }
                 return load_mapping(ctx, val, where, &cfg_section_user_policies, layer->policy,
-                                    NULL, NULL, NULL);
+                                    &cfg_section_policies, global_only_policy, NULL);
         }
         return 0;
 }
@@ -1763,8 +1810,6 @@ static void check_layer(struct load_ctx *ctx, const struct limits_layer *l, cons
         const struct cfg_value *start = &l->v[LIMIT_RESERVATION_START];
         const struct cfg_value *end = &l->v[LIMIT_RESERVATION_END];
         const struct cfg_value *gpus = &l->v[LIMIT_RESERVED_GPUS];
-        const struct cfg_value *mem = &l->v[LIMIT_MEMORY];
-        const struct cfg_value *swap = &l->v[LIMIT_MEMORY_SWAP];
         bool any = start->state == CFG_SET || end->state == CFG_SET || gpus->state == CFG_SET;
 
         if (any && (start->state != CFG_SET || end->state != CFG_SET || gpus->state != CFG_SET)) {
@@ -1780,11 +1825,51 @@ static void check_layer(struct load_ctx *ctx, const struct limits_layer *l, cons
                          "%s: reservation_end (%s) is not after reservation_start (%s)", owner,
                          end->s, start->s);
         }
-        if (mem->state == CFG_SET && swap->state == CFG_SET && swap->size < mem->size)
+}
+
+/* memory_swap below memory is refused by Docker: check the values a user of
+ * each group (and each overridden user) really gets, across layers. */
+struct swap_pair {
+        const struct cfg_value *mem, *swap;
+};
+
+static void check_memory_swap(struct load_ctx *ctx, const struct limits_layer *const layers[3],
+                              const char *owner, struct swap_pair *seen, size_t *n_seen)
+{
+        const struct cfg_value *mem = NULL, *swap = NULL;
+        uint64_t mem_bytes;
+
+        for (int i = 0; i < 3; i++) {
+                if (!layers[i])
+                        continue;
+                if (layers[i]->v[LIMIT_MEMORY].state != CFG_UNSET)
+                        mem = &layers[i]->v[LIMIT_MEMORY];
+                if (layers[i]->v[LIMIT_MEMORY_SWAP].state != CFG_UNSET)
+                        swap = &layers[i]->v[LIMIT_MEMORY_SWAP];
+        }
+        if (!swap || swap->state != CFG_SET || (mem && mem->state != CFG_SET))
+                return;
+        if (mem)
+                mem_bytes = mem->size;
+        else if (parse_docker_size(DEFAULT_MEMORY, &mem_bytes) < 0)
+                return;
+        if (swap->size >= mem_bytes)
+                return;
+        for (size_t i = 0; i < *n_seen; i++)
+                if (seen[i].mem == mem && seen[i].swap == swap)
+                        return;
+        if (*n_seen < 64)
+                seen[(*n_seen)++] = (struct swap_pair){mem, swap};
+        if (mem)
                 diag_add(ctx, CFG_ERROR, &swap->src,
-                         "%s: memory_swap (%s) is smaller than memory (%s); Docker refuses that "
-                         "(set memory_swap equal to memory for no swap)",
-                         owner, swap->s, mem->s);
+                         "%s: memory_swap (%s) is smaller than memory (%s, %s:%u); Docker refuses "
+                         "that (set memory_swap equal to memory for no swap)",
+                         owner, swap->s, mem->s, mem->src.file, mem->src.line);
+        else
+                diag_add(ctx, CFG_ERROR, &swap->src,
+                         "%s: memory_swap (%s) is smaller than the default memory (%s); set "
+                         "memory too",
+                         owner, swap->s, DEFAULT_MEMORY);
 }
 
 static void check_config(struct load_ctx *ctx)
@@ -1804,6 +1889,28 @@ static void check_config(struct load_ctx *ctx)
                          "default_group is not set and there is no group 'student'; users in "
                          "no group get only the defaults");
         }
+        {
+                struct swap_pair seen[64];
+                size_t n_seen = 0;
+                const struct config_group *dg = config_find_group(
+                    c, c->default_group.state == CFG_SET ? c->default_group.s : DEFAULT_GROUP);
+                const struct limits_layer *layers[3] = {&c->defaults, dg ? &dg->layer : NULL, NULL};
+
+                check_memory_swap(ctx, layers, "users in no group", seen, &n_seen);
+                for (size_t i = 0; i < c->n_groups; i++) {
+                        snprintf(owner, sizeof(owner), "members of groups.%s", c->groups[i].name);
+                        layers[1] = &c->groups[i].layer;
+                        check_memory_swap(ctx, layers, owner, seen, &n_seen);
+                }
+                for (size_t i = 0; i < c->n_overrides; i++) {
+                        const struct config_group *g =
+                            config_find_group(c, config_user_group(c, c->overrides[i].user, NULL));
+                        snprintf(owner, sizeof(owner), "user_overrides.%s", c->overrides[i].user);
+                        layers[1] = g ? &g->layer : NULL;
+                        layers[2] = &c->overrides[i].layer;
+                        check_memory_swap(ctx, layers, owner, seen, &n_seen);
+                }
+        }
         check_layer(ctx, &c->defaults, "defaults");
         for (size_t i = 0; i < c->n_groups; i++) {
                 snprintf(owner, sizeof(owner), "groups.%s", c->groups[i].name);
@@ -1813,6 +1920,56 @@ static void check_config(struct load_ctx *ctx)
                 snprintf(owner, sizeof(owner), "user_overrides.%s", c->overrides[i].user);
                 check_layer(ctx, &c->overrides[i].layer, owner);
         }
+}
+
+/* Diagnostics in reading order: by file (in the order files were read), then
+ * line and column; equal positions keep the order they were found in. */
+struct diag_key {
+        size_t file, index;
+        const struct cfg_diag *d;
+};
+
+static int diag_key_cmp(const void *a, const void *b)
+{
+        const struct diag_key *x = a, *y = b;
+
+        if (x->file != y->file)
+                return x->file < y->file ? -1 : 1;
+        if (x->d->src.line != y->d->src.line)
+                return x->d->src.line < y->d->src.line ? -1 : 1;
+        if (x->d->src.column != y->d->src.column)
+                return x->d->src.column < y->d->src.column ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void sort_diags(struct config *c)
+{
+        struct diag_key *keys;
+        struct cfg_diag *sorted;
+
+        if (c->n_diags < 2)
+                return;
+        keys = calloc(c->n_diags, sizeof(*keys));
+        sorted = calloc(c->n_diags, sizeof(*sorted));
+        if (!keys || !sorted) {
+                free(keys);
+                free(sorted);
+                return; /* unsorted is still correct */
+        }
+        for (size_t i = 0; i < c->n_diags; i++) {
+                keys[i] = (struct diag_key){.file = c->n_files, .index = i, .d = &c->diags[i]};
+                for (size_t f = 0; f < c->n_files; f++)
+                        if (c->diags[i].src.file == c->files[f]) {
+                                keys[i].file = f;
+                                break;
+                        }
+        }
+        qsort(keys, c->n_diags, sizeof(*keys), diag_key_cmp);
+        for (size_t i = 0; i < c->n_diags; i++)
+                sorted[i] = *keys[i].d;
+        free(c->diags);
+        c->diags = sorted;
+        free(keys);
 }
 
 /* ---- public -------------------------------------------------------------- */
@@ -1909,6 +2066,7 @@ int config_load(const char *path, struct config **ret)
                 goto fail;
         check_config(&ctx);
 
+        sort_diags(c);
         if (ctx.dropped > 0) {
                 struct cfg_src src = {.file = c->files[0]};
                 c->n_diags--; /* make room for the summary line */

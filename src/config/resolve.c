@@ -46,16 +46,18 @@ static const struct config_override *find_override(const struct config *c, const
         return NULL;
 }
 
+/* The first group in YAML order that lists user; only if none does, the
+ * first that lists the sanitized name (the same order as overrides). */
 static const struct config_group *find_member_group(const struct config *c, const char *user,
                                                     const char *sanitized)
 {
-        for (size_t i = 0; i < c->n_groups; i++) {
-                const struct config_group *g = &c->groups[i];
-                if (list_has(g->members, g->n_members, user) ||
-                    (sanitized && !streq(sanitized, user) &&
-                     list_has(g->members, g->n_members, sanitized)))
-                        return g;
-        }
+        for (size_t i = 0; i < c->n_groups; i++)
+                if (list_has(c->groups[i].members, c->groups[i].n_members, user))
+                        return &c->groups[i];
+        if (sanitized && !streq(sanitized, user))
+                for (size_t i = 0; i < c->n_groups; i++)
+                        if (list_has(c->groups[i].members, c->groups[i].n_members, sanitized))
+                                return &c->groups[i];
         return NULL;
 }
 

@@ -3,8 +3,9 @@
  * DS01_LOG_LEVEL = debug|info|notice|warning|error (default info);
  * DS01_LOG_FORMAT = text (default) | json. Text lines look like
  *   ds01d[123]: warning: config reload refused: ... user=alice
- * JSON lines are {"ts":"2026-11-22T12:00:00.123Z","level":"warning","prog":"ds01d","pid":123,"msg":"..."}.
- * Output goes to stderr (the journal when run by systemd). */
+ * JSON lines are
+ * {"ts":"2026-11-22T12:00:00.123Z","level":"warning","prog":"ds01d","pid":123,"msg":"..."}. Output
+ * goes to stderr (the journal when run by systemd). */
 #pragma once
 
 #include <errno.h>
@@ -37,15 +38,15 @@ int log_level_from_string(const char *s);
 const char *log_level_to_string(enum log_level level);
 
 /* Writes one line; returns -abs(error) when error != 0, else 0. */
-int log_internal(enum log_level level, int error, const char *file, int line,
-                 const char *fmt, ...) _printf_(5, 6);
+int log_internal(enum log_level level, int error, const char *file, int line, const char *fmt, ...)
+    _printf_(5, 6);
 
 #define log_full_errno(level, error, ...)                                                          \
         ({                                                                                         \
                 int _e_ = (error);                                                                 \
                 (level) >= log_get_level()                                                         \
-                        ? log_internal((level), _e_, __FILE__, __LINE__, __VA_ARGS__)              \
-                        : (_e_ < 0 ? _e_ : -_e_);                                                  \
+                    ? log_internal((level), _e_, __FILE__, __LINE__, __VA_ARGS__)                  \
+                    : (_e_ < 0 ? _e_ : -_e_);                                                      \
         })
 
 #define log_debug(...)   ((void)log_full_errno(LOG_LEVEL_DEBUG, 0, __VA_ARGS__))

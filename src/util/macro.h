@@ -4,18 +4,17 @@
 
 #include <stdlib.h>
 
-#define _printf_(a, b)  __attribute__((format(printf, a, b)))
-#define _unused_        __attribute__((unused))
-#define _cleanup_(f)    __attribute__((cleanup(f)))
-#define _pure_          __attribute__((pure))
-#define _warn_unused_   __attribute__((warn_unused_result))
-#define _likely_(x)     __builtin_expect(!!(x), 1)
-#define _unlikely_(x)   __builtin_expect(!!(x), 0)
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_       __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _pure_         __attribute__((pure))
+#define _warn_unused_  __attribute__((warn_unused_result))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
 #define ELEMENTSOF(a)                                                                              \
-        (__builtin_choose_expr(                                                                    \
-                !__builtin_types_compatible_p(__typeof__(a), __typeof__(&*(a))),                   \
-                sizeof(a) / sizeof((a)[0]), (void)0))
+        (__builtin_choose_expr(!__builtin_types_compatible_p(__typeof__(a), __typeof__(&*(a))),    \
+                               sizeof(a) / sizeof((a)[0]), (void)0))
 
 /* Take ownership of a pointer: returns it and sets the variable to NULL, so a
  * _cleanup_ handler on the variable no longer frees it. */

@@ -189,15 +189,16 @@ static void test_aliases(void **state)
 
 static void test_acceptance_three_errors(void **state)
 {
-        /* A typo'd key, a wrong type and broken indentation: the YAML error
-         * stops the parse, so the typo and the type are checked in a second
-         * file; every one has its position. */
+        /* A typo'd key, a wrong type and broken indentation in one file: all
+         * three reported with their positions, in file order. */
         struct config *c = load(state, "defaults:\n"
                                        "  max_gpu_equivalnts: 2\n"
                                        "  max_cpus: lots\n"
                                        "groups:\n"
                                        "  student:\n"
-                                       "    allow_full_gpu: maybe\n");
+                                       "    allow_full_gpu: true\n"
+                                       "   memory: 32g\n"
+                                       "    max_cpus: 8\n");
 
         assert_int_equal(c->n_errors, 3);
         assert_diag_at(c,
@@ -206,10 +207,37 @@ static void test_acceptance_three_errors(void **state)
                        CFG_ERROR, "resource-limits.yaml", 2, 3);
         assert_diag_at(c, "'max_cpus' must be a number, got 'lots'", CFG_ERROR,
                        "resource-limits.yaml", 3, 13);
-        assert_diag_at(c, "'allow_full_gpu' must be true or false, got 'maybe'", CFG_ERROR,
-                       "resource-limits.yaml", 6, 21);
+        assert_diag_at(c, "YAML syntax error: did not find expected key", CFG_ERROR,
+                       "resource-limits.yaml", 7, 4);
+        assert_int_equal(c->diags[0].src.line, 2);
+        assert_int_equal(c->diags[2].src.line, 7);
         /* A broken value is not stored: the key stays unconfigured. */
         assert_int_equal(c->defaults.v[LIMIT_MAX_CPUS].state, CFG_UNSET);
+        /* What parses after the bad line is still read and checked. */
+        assert_true(config_find_group(c, "student")->layer.v[LIMIT_ALLOW_FULL_GPU].b);
+}
+
+static void test_wrong_type_in_group(void **state)
+{
+        struct config *c = load(state, "groups:\n"
+                                       "  student:\n"
+                                       "    allow_full_gpu: maybe\n");
+        assert_diag_at(c, "'allow_full_gpu' must be true or false, got 'maybe'", CFG_ERROR,
+                       "resource-limits.yaml", 3, 21);
+}
+
+static void test_encoding_error_recovers(void **state)
+{
+        static const char bad[] = "defaults:\n  reason: caf\xe9\n  max_cpus: lots\n";
+        char path[256];
+        struct config *c = NULL;
+
+        write_file("resource-limits.yaml", bad, sizeof(bad) - 1);
+        snprintf(path, sizeof(path), "%s/resource-limits.yaml", dir);
+        assert_int_equal(config_load(path, &c), 0);
+        *state = c;
+        assert_diag_at(c, "the file must be UTF-8 text", CFG_ERROR, "", 2, 14);
+        assert_diag_at(c, "'max_cpus' must be a number", CFG_ERROR, "", 3, 13);
 }
 
 static void test_bad_indentation(void **state)
@@ -549,7 +577,35 @@ static void test_reservation_checks(void **state)
                                        "  memory_swap: 16g\n");
         find_diag(c, "user_overrides.alice: reservation_end (2030-01-01) is not after");
         find_diag(c, "user_overrides.bob: a reservation needs reservation_start");
-        find_diag(c, "memory_swap (16g) is smaller than memory (32g)");
+        find_diag(c, "memory_swap (16g) is smaller than memory (32g");
+}
+
+static void test_memory_swap_across_layers(void **state)
+{
+        /* Each layer alone is fine; a member of student gets 64g with 32g swap. */
+        struct config *c = load(state, "defaults:\n"
+                                       "  memory: 32g\n"
+                                       "  memory_swap: 32g\n"
+                                       "groups:\n"
+                                       "  student:\n"
+                                       "    memory: 64g\n"
+                                       "  researcher:\n"
+                                       "    memory: 16g\n");
+        assert_int_equal(c->n_errors, 1);
+        assert_diag_at(c, "memory_swap (32g) is smaller than memory (64g", CFG_ERROR, "", 3, 16);
+}
+
+static void test_global_only_policy_reported_once(void **state)
+{
+        struct config *c = load(state, "groups:\n"
+                                       "  student:\n"
+                                       "    policies:\n"
+                                       "      grace_period_m: 5\n"
+                                       "      auto_stop_idle: true\n");
+        assert_int_equal(c->n_errors, 1);
+        assert_diag_at(c, "'grace_period_m' can only be set in the global policies", CFG_ERROR, "",
+                       4, 7);
+        assert_diag_at(c, "'auto_stop_idle' has no effect", CFG_WARNING, "", 5, 7);
 }
 
 static void test_diag_format(void **state)
@@ -596,6 +652,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_values_of_every_kind, setup, teardown),
             cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
             cmocka_unit_test_setup_teardown(test_acceptance_three_errors, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_wrong_type_in_group, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_encoding_error_recovers, setup, teardown),
             cmocka_unit_test_setup_teardown(test_bad_indentation, setup, teardown),
             cmocka_unit_test_setup_teardown(test_tab_indentation, setup, teardown),
             cmocka_unit_test_setup_teardown(test_wrong_types, setup, teardown),
@@ -619,6 +677,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_nul_in_scalar, setup, teardown),
             cmocka_unit_test_setup_teardown(test_user_names_checked, setup, teardown),
             cmocka_unit_test_setup_teardown(test_reservation_checks, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_memory_swap_across_layers, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_global_only_policy_reported_once, setup, teardown),
             cmocka_unit_test(test_diag_format),
             cmocka_unit_test(test_every_schema_key_documented),
         };

@@ -291,11 +291,11 @@ static void test_atod(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_streq),       cmocka_unit_test(test_startswith),
-            cmocka_unit_test(test_strscpy),     cmocka_unit_test(test_strstrip),
-            cmocka_unit_test(test_strlower),    cmocka_unit_test(test_strdup_or_null),
-            cmocka_unit_test(test_utf8),        cmocka_unit_test(test_edit_distance),
-            cmocka_unit_test(test_atoi64),      cmocka_unit_test(test_atod),
+            cmocka_unit_test(test_streq),    cmocka_unit_test(test_startswith),
+            cmocka_unit_test(test_strscpy),  cmocka_unit_test(test_strstrip),
+            cmocka_unit_test(test_strlower), cmocka_unit_test(test_strdup_or_null),
+            cmocka_unit_test(test_utf8),     cmocka_unit_test(test_edit_distance),
+            cmocka_unit_test(test_atoi64),   cmocka_unit_test(test_atod),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
