@@ -161,7 +161,7 @@ mkdir -p "$tmp/warn"
 printf 'groups:\n  student: {}\nwizard:\n  x: 1\n' >"$tmp/warn/resource-limits.yaml"
 run "$ds01" config check "$tmp/warn/resource-limits.yaml"
 expect_eq "warnings exit 0" 0 "$rc"
-expect_match "warning printed" "warning: section 'wizard' has no effect" "$out"
+expect_match "warning printed" "warning: 'wizard' has no effect" "$out"
 # A tab, and a file that is not there.
 printf 'defaults:\n\tmax_cpus: 8\n' >"$tmp/warn/tab.yaml"
 run "$ds01" config check "$tmp/warn/tab.yaml"

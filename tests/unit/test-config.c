@@ -305,7 +305,7 @@ static void test_unknown_sections_and_ignored_keys(void **state)
                                        "    default_mig_count: {student: 1}\n");
         assert_diag_at(c, "unknown key 'defualts' in the top level; did you mean 'defaults'?",
                        CFG_ERROR, "", 1, 1);
-        assert_diag_at(c, "section 'wizard' has no effect", CFG_WARNING, "", 3, 1);
+        assert_diag_at(c, "'wizard' has no effect", CFG_WARNING, "", 3, 1);
         assert_diag_at(c, "'auto_stop_idle' has no effect", CFG_WARNING, "", 6, 3);
         assert_diag_at(c, "did you mean 'gpu_idle_threshold'?", CFG_ERROR, "", 7, 3);
         assert_diag_at(c, "unknown container type 'devcontainers'; did you mean 'devcontainer'?",
