@@ -411,3 +411,83 @@ const struct config_exemption *config_find_exemption(const struct config *c, con
         }
         return NULL;
 }
+
+static int64_t global_duration(const struct cfg_value *v, int64_t fallback)
+{
+        if (v->state == CFG_NULL)
+                return DURATION_INFINITY;
+        return v->state == CFG_SET ? v->secs : fallback;
+}
+
+void config_global_settings(const struct config *c, struct global_settings *ret)
+{
+        const struct cfg_value *p = c->policies;
+        struct global_settings g = {0};
+
+        g.high_demand_threshold = p[POLICY_HIGH_DEMAND_THRESHOLD].state == CFG_SET
+                                      ? p[POLICY_HIGH_DEMAND_THRESHOLD].f
+                                      : DEFAULT_HIGH_DEMAND_THRESHOLD;
+        g.high_demand_idle_reduction = p[POLICY_HIGH_DEMAND_IDLE_REDUCTION].state == CFG_SET
+                                           ? p[POLICY_HIGH_DEMAND_IDLE_REDUCTION].f
+                                           : DEFAULT_HIGH_DEMAND_IDLE_REDUCTION;
+        g.grace_period = global_duration(&p[POLICY_GRACE_PERIOD], DEFAULT_GRACE_PERIOD);
+        g.keepalive_max_duration =
+            global_duration(&p[POLICY_KEEPALIVE_MAX_DURATION], DEFAULT_KEEPALIVE_MAX_DURATION);
+        g.gpu_hold_after_manual_stop = global_duration(&p[POLICY_GPU_HOLD_AFTER_MANUAL_STOP],
+                                                       DEFAULT_GPU_HOLD_AFTER_MANUAL_STOP);
+        g.created_container_timeout = global_duration(&p[POLICY_CREATED_CONTAINER_TIMEOUT],
+                                                      DEFAULT_CREATED_CONTAINER_TIMEOUT);
+
+        g.aggregate_limits = c->enforcement[ENF_AGGREGATE_LIMITS].state == CFG_SET
+                                 ? c->enforcement[ENF_AGGREGATE_LIMITS].b
+                                 : true;
+        g.cgroup_driver = c->enforcement[ENF_CGROUP_DRIVER].state == CFG_SET
+                              ? c->enforcement[ENF_CGROUP_DRIVER].s
+                              : DEFAULT_CGROUP_DRIVER;
+        g.allow_multi_mig = c->gpu_allocation[GA_ALLOW_MULTI_MIG].state == CFG_SET &&
+                            c->gpu_allocation[GA_ALLOW_MULTI_MIG].b;
+
+        g.admin_group = c->access[AC_ADMIN_GROUP].state == CFG_SET ? c->access[AC_ADMIN_GROUP].s
+                                                                   : DEFAULT_ADMIN_GROUP;
+        g.admin_users = c->access[AC_ADMIN_USERS].list;
+        g.n_admin_users = c->access[AC_ADMIN_USERS].n_list;
+
+        g.bare_metal_admin_group = c->bare_metal[BM_ADMIN_GROUP].state == CFG_SET
+                                       ? c->bare_metal[BM_ADMIN_GROUP].s
+                                       : g.admin_group;
+        g.bare_metal_exempt_users = c->bare_metal[BM_EXEMPT_USERS].list;
+        g.n_bare_metal_exempt_users = c->bare_metal[BM_EXEMPT_USERS].n_list;
+        g.default_grant_duration =
+            global_duration(&c->bare_metal[BM_DEFAULT_GRANT_DURATION], DEFAULT_GRANT_DURATION);
+
+        g.infrastructure_label = c->monitoring[MON_INFRASTRUCTURE_LABEL].state == CFG_SET
+                                     ? c->monitoring[MON_INFRASTRUCTURE_LABEL].s
+                                     : DEFAULT_INFRASTRUCTURE_LABEL;
+        g.infrastructure_containers = c->monitoring[MON_INFRASTRUCTURE_CONTAINERS].list;
+        g.n_infrastructure_containers = c->monitoring[MON_INFRASTRUCTURE_CONTAINERS].n_list;
+        *ret = g;
+}
+
+/* A timeout of a container type: unlimited when the type does not set it. */
+static int64_t ctype_duration(const struct config_ctype *t, int key)
+{
+        if (!t || t->v[key].state == CFG_UNSET)
+                return DURATION_INFINITY;
+        return duration_from(&t->v[key], DURATION_INFINITY);
+}
+
+void config_ctype_limits(const struct config *c, const char *type, struct ctype_limits *ret)
+{
+        const struct config_ctype *t = config_find_ctype(c, type);
+        const struct cfg_value *grace = &c->policies[POLICY_SIGTERM_GRACE];
+
+        if (!t)
+                t = config_find_ctype(c, "unknown");
+        ret->idle_timeout = ctype_duration(t, CTYPE_IDLE_TIMEOUT);
+        ret->max_runtime = ctype_duration(t, CTYPE_MAX_RUNTIME);
+        ret->container_hold_after_stop = ctype_duration(t, CTYPE_CONTAINER_HOLD_AFTER_STOP);
+        if (t && t->v[CTYPE_SIGTERM_GRACE].state == CFG_SET)
+                ret->sigterm_grace = t->v[CTYPE_SIGTERM_GRACE].secs;
+        else
+                ret->sigterm_grace = grace->state == CFG_SET ? grace->secs : DEFAULT_SIGTERM_GRACE;
+}

@@ -125,3 +125,54 @@ unsigned exempt_type_from_name(const char *name);
  * built-in default group name. */
 const char *config_user_group(const struct config *c, const char *user,
                               enum group_source *ret_source);
+
+/* Settings that are not per user: global policies, enforcement, GPU
+ * allocation, bare-metal access, access control, monitoring — each with its
+ * built-in default applied where nothing is configured. */
+struct global_settings {
+        double high_demand_threshold;       /* share of slots; default 0.8 */
+        double high_demand_idle_reduction;  /* factor; default 0.5 */
+        int64_t grace_period;               /* seconds; default 30 min */
+        int64_t keepalive_max_duration;     /* seconds or DURATION_INFINITY; default 24 h */
+        int64_t gpu_hold_after_manual_stop; /* default 15 min */
+        int64_t created_container_timeout;  /* default 30 min */
+        bool aggregate_limits;              /* default true */
+        const char *cgroup_driver;          /* "systemd" (default) or "cgroupfs"; borrowed */
+        bool allow_multi_mig;               /* default false */
+        const char *admin_group;            /* access_control; default "ds01-admin"; borrowed */
+        char *const *admin_users;           /* borrowed; may be NULL */
+        size_t n_admin_users;
+        const char *bare_metal_admin_group;   /* default: admin_group */
+        char *const *bare_metal_exempt_users; /* borrowed */
+        size_t n_bare_metal_exempt_users;
+        int64_t default_grant_duration;         /* default 24 h */
+        const char *infrastructure_label;       /* default "ds01.protected"; borrowed */
+        char *const *infrastructure_containers; /* borrowed */
+        size_t n_infrastructure_containers;
+};
+
+#define DEFAULT_HIGH_DEMAND_THRESHOLD      0.8
+#define DEFAULT_HIGH_DEMAND_IDLE_REDUCTION 0.5
+#define DEFAULT_GRACE_PERIOD               (30 * 60)
+#define DEFAULT_KEEPALIVE_MAX_DURATION     (24 * 3600)
+#define DEFAULT_GPU_HOLD_AFTER_MANUAL_STOP (15 * 60)
+#define DEFAULT_CREATED_CONTAINER_TIMEOUT  (30 * 60)
+#define DEFAULT_CGROUP_DRIVER              "systemd"
+#define DEFAULT_ADMIN_GROUP                "ds01-admin"
+#define DEFAULT_GRANT_DURATION             (24 * 3600)
+#define DEFAULT_INFRASTRUCTURE_LABEL       "ds01.protected"
+
+/* Fills *ret from c; strings and lists are borrowed from c. */
+void config_global_settings(const struct config *c, struct global_settings *ret);
+
+/* Lifecycle limits of a container type (container_types.<type>); a key the
+ * type does not set is DURATION_INFINITY for timeouts and the global
+ * policies' sigterm_grace_s (default 60 s) for the grace. Unknown types get
+ * the settings of "unknown". */
+struct ctype_limits {
+        int64_t idle_timeout;
+        int64_t max_runtime;
+        int64_t sigterm_grace;
+        int64_t container_hold_after_stop;
+};
+void config_ctype_limits(const struct config *c, const char *type, struct ctype_limits *ret);

@@ -423,6 +423,77 @@ static void test_user_group_helper(void **state)
         assert_int_equal(src, GROUP_FROM_DEFAULT);
 }
 
+static void test_global_settings_defaults(void **state)
+{
+        struct config *c = *state = load_str("defaults: {}\n");
+        struct global_settings g;
+        struct ctype_limits t;
+
+        config_global_settings(c, &g);
+        assert_true(g.high_demand_threshold == 0.8);
+        assert_true(g.high_demand_idle_reduction == 0.5);
+        assert_int_equal(g.grace_period, 1800);
+        assert_int_equal(g.keepalive_max_duration, 86400);
+        assert_int_equal(g.gpu_hold_after_manual_stop, 900);
+        assert_int_equal(g.created_container_timeout, 1800);
+        assert_true(g.aggregate_limits);
+        assert_string_equal(g.cgroup_driver, "systemd");
+        assert_false(g.allow_multi_mig);
+        assert_string_equal(g.admin_group, "ds01-admin");
+        assert_int_equal(g.n_admin_users, 0);
+        assert_string_equal(g.bare_metal_admin_group, "ds01-admin");
+        assert_int_equal(g.default_grant_duration, 86400);
+        assert_string_equal(g.infrastructure_label, "ds01.protected");
+        config_ctype_limits(c, "devcontainer", &t);
+        assert_int_equal(t.idle_timeout, DURATION_INFINITY);
+        assert_int_equal(t.sigterm_grace, 60);
+}
+
+static void test_global_settings_configured(void **state)
+{
+        struct config *c = *state = load_str("policies:\n"
+                                             "  high_demand_threshold: 0.9\n"
+                                             "  grace_period_m: 10\n"
+                                             "  keepalive_max_duration_h: null\n"
+                                             "  sigterm_grace_s: 45\n"
+                                             "enforcement: {aggregate_limits: false, "
+                                             "cgroup_driver: cgroupfs}\n"
+                                             "gpu_allocation: {allow_multi_mig: true}\n"
+                                             "access_control: {admin_users: [erin], "
+                                             "admin_group: gpu-admins}\n"
+                                             "bare_metal_access: {default_grant_duration_h: 2}\n"
+                                             "container_types:\n"
+                                             "  devcontainer: {idle_timeout_h: null, "
+                                             "max_runtime_h: 168}\n"
+                                             "  unknown: {idle_timeout_h: 0.25, "
+                                             "sigterm_grace_s: 30}\n");
+        struct global_settings g;
+        struct ctype_limits t;
+
+        config_global_settings(c, &g);
+        assert_true(g.high_demand_threshold == 0.9);
+        assert_int_equal(g.grace_period, 600);
+        assert_int_equal(g.keepalive_max_duration, DURATION_INFINITY);
+        assert_false(g.aggregate_limits);
+        assert_string_equal(g.cgroup_driver, "cgroupfs");
+        assert_true(g.allow_multi_mig);
+        assert_int_equal(g.n_admin_users, 1);
+        assert_string_equal(g.admin_users[0], "erin");
+        assert_string_equal(g.admin_group, "gpu-admins");
+        assert_string_equal(g.bare_metal_admin_group, "gpu-admins");
+        assert_int_equal(g.default_grant_duration, 7200);
+
+        config_ctype_limits(c, "devcontainer", &t);
+        assert_int_equal(t.idle_timeout, DURATION_INFINITY);
+        assert_int_equal(t.max_runtime, 168 * 3600);
+        assert_int_equal(t.sigterm_grace, 45); /* from the global policies */
+        /* A type the file does not list gets "unknown"'s settings. */
+        config_ctype_limits(c, "compose", &t);
+        assert_int_equal(t.idle_timeout, 900);
+        assert_int_equal(t.sigterm_grace, 30);
+        assert_int_equal(t.max_runtime, DURATION_INFINITY);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -440,6 +511,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_exemptions, setup, teardown),
             cmocka_unit_test_setup_teardown(test_bad_user_names, setup, teardown),
             cmocka_unit_test_setup_teardown(test_user_group_helper, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_global_settings_defaults, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_global_settings_configured, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
