@@ -23,6 +23,17 @@ static char dir[64];
 static char yaml_path[256];
 static char members_path[256];
 
+static void cleanup(void)
+{
+        char groups[160];
+
+        unlink(yaml_path);
+        unlink(members_path);
+        snprintf(groups, sizeof(groups), "%s/groups", dir);
+        rmdir(groups);
+        rmdir(dir);
+}
+
 static int setup(void)
 {
         char groups[160];
@@ -37,6 +48,7 @@ static int setup(void)
                 return -errno;
         snprintf(yaml_path, sizeof(yaml_path), "%s/resource-limits.yaml", dir);
         snprintf(members_path, sizeof(members_path), "%s/student.members", groups);
+        atexit(cleanup);
         return 0;
 }
 

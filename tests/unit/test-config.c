@@ -15,61 +15,15 @@
 
 #include <cmocka.h>
 
+#include "config-helpers.h"
 #include "config/config.h"
 #include "config/schema.h"
 #include "util/units.h"
 
-static char dir[64];
-
-static void write_file(const char *name, const char *content, size_t len)
-{
-        char path[256];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, len), (ssize_t)len);
-        close(fd);
-}
-
-static void put(const char *name, const char *content)
-{
-        write_file(name, content, strlen(content));
-}
-
-static int setup(void **state)
-{
-        char groups[128];
-
-        snprintf(dir, sizeof(dir), "/tmp/ds01-test-config-XXXXXX");
-        assert_non_null(mkdtemp(dir));
-        snprintf(groups, sizeof(groups), "%s/groups", dir);
-        assert_int_equal(mkdir(groups, 0755), 0);
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        char cmd[256];
-        struct config *c = *state;
-
-        config_free(c);
-        *state = NULL;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        assert_int_equal(WEXITSTATUS(system(cmd)), 0);
-        return 0;
-}
-
 static struct config *load(void **state, const char *yaml)
 {
-        char path[256];
-        struct config *c = NULL;
+        struct config *c = config_test_load(yaml);
 
-        put("resource-limits.yaml", yaml);
-        snprintf(path, sizeof(path), "%s/resource-limits.yaml", dir);
-        assert_int_equal(config_load(path, &c), 0);
-        assert_non_null(c);
         *state = c;
         return c;
 }
@@ -232,8 +186,8 @@ static void test_encoding_error_recovers(void **state)
         char path[256];
         struct config *c = NULL;
 
-        write_file("resource-limits.yaml", bad, sizeof(bad) - 1);
-        snprintf(path, sizeof(path), "%s/resource-limits.yaml", dir);
+        config_test_write("resource-limits.yaml", bad, sizeof(bad) - 1);
+        snprintf(path, sizeof(path), "%s/resource-limits.yaml", config_test_dir);
         assert_int_equal(config_load(path, &c), 0);
         *state = c;
         assert_diag_at(c, "the file must be UTF-8 text", CFG_ERROR, "", 2, 14);
@@ -341,11 +295,12 @@ static void test_members_files(void **state)
         struct config *c;
         const struct config_group *g;
 
-        put("groups/student.members", "# students\nalice\n  bob  # the second\n\nalice\n");
-        put("groups/archived.members", "oldtimer\n");
-        put("groups/phantom.members", "ghost\n");
+        config_test_put("groups/student.members",
+                        "# students\nalice\n  bob  # the second\n\nalice\n");
+        config_test_put("groups/archived.members", "oldtimer\n");
+        config_test_put("groups/phantom.members", "ghost\n");
         static const char odd[] = "carol\nbad\xff\xfeuser\nx y\n\x01\n";
-        write_file("groups/researcher.members", odd, sizeof(odd) - 1);
+        config_test_write("groups/researcher.members", odd, sizeof(odd) - 1);
         c = load(state, "groups:\n"
                         "  student:\n"
                         "    members: [zed, alice]\n"
@@ -386,7 +341,8 @@ static void test_overrides_file_wins(void **state)
 {
         struct config *c;
 
-        put("user-overrides.yaml", "# overrides\nalice:\n  max_cpus: 4\nbob: {priority: 3}\n");
+        config_test_put("user-overrides.yaml",
+                        "# overrides\nalice:\n  max_cpus: 4\nbob: {priority: 3}\n");
         c = load(state, "user_overrides:\n"
                         "  alice:\n"
                         "    max_cpus: 2\n"
@@ -404,20 +360,21 @@ static void test_exemptions(void **state)
 {
         struct config *c;
 
-        put("lifecycle-exemptions.yaml", "exemptions:\n"
-                                         "  - username: alice\n"
-                                         "    exempt_from: [idle_timeout, max_runtime]\n"
-                                         "    expires_on: null\n"
-                                         "    reason: thesis\n"
-                                         "  - username: bob\n"
-                                         "    exempt_from: [idle_timeout_h]\n"
-                                         "    expires_on: \"2030-06-30T23:59:59Z\"\n"
-                                         "  - username: carol\n"
-                                         "    exempt_from: [idle_timeout]\n"
-                                         "    expires_on: next tuesday\n"
-                                         "  - username: dave\n"
-                                         "    exempt_from: [naps]\n"
-                                         "    expires_on: null\n");
+        config_test_put("lifecycle-exemptions.yaml",
+                        "exemptions:\n"
+                        "  - username: alice\n"
+                        "    exempt_from: [idle_timeout, max_runtime]\n"
+                        "    expires_on: null\n"
+                        "    reason: thesis\n"
+                        "  - username: bob\n"
+                        "    exempt_from: [idle_timeout_h]\n"
+                        "    expires_on: \"2030-06-30T23:59:59Z\"\n"
+                        "  - username: carol\n"
+                        "    exempt_from: [idle_timeout]\n"
+                        "    expires_on: next tuesday\n"
+                        "  - username: dave\n"
+                        "    exempt_from: [naps]\n"
+                        "    expires_on: null\n");
         c = load(state, "defaults: {}\n");
         assert_int_equal(c->n_errors, 0); /* problems in this file are warnings */
         assert_true(c->exemptions_loaded);
@@ -437,7 +394,7 @@ static void test_exemptions_malformed_file(void **state)
 {
         struct config *c;
 
-        put("lifecycle-exemptions.yaml", "exemptions:\n  - username: [\n");
+        config_test_put("lifecycle-exemptions.yaml", "exemptions:\n  - username: [\n");
         c = load(state, "defaults: {}\n");
         assert_int_equal(c->n_errors, 0);
         assert_false(c->exemptions_loaded);
@@ -504,9 +461,9 @@ static void test_big_file_refused(void **state)
         memset(big, '#', len);
         for (size_t i = 80; i < len; i += 81)
                 big[i] = '\n';
-        write_file("resource-limits.yaml", big, len);
+        config_test_write("resource-limits.yaml", big, len);
         free(big);
-        snprintf(path, sizeof(path), "%s/resource-limits.yaml", dir);
+        snprintf(path, sizeof(path), "%s/resource-limits.yaml", config_test_dir);
         assert_int_equal(config_load(path, &c), -EFBIG);
         *state = c;
         assert_non_null(c);
@@ -528,10 +485,10 @@ static void test_not_utf8_and_empty(void **state)
         struct config *c;
 
         static const char bad[] = "groups:\n  student:\n    members: [al\xc3\x28ice]\n";
-        write_file("resource-limits.yaml", bad, sizeof(bad) - 1);
+        config_test_write("resource-limits.yaml", bad, sizeof(bad) - 1);
         {
                 char path[256];
-                snprintf(path, sizeof(path), "%s/resource-limits.yaml", dir);
+                snprintf(path, sizeof(path), "%s/resource-limits.yaml", config_test_dir);
                 assert_int_equal(config_load(path, &c), 0);
         }
         *state = c;
@@ -645,6 +602,9 @@ static void test_every_schema_key_documented(void **state)
                 }
         free(doc);
 }
+
+#define setup    config_test_setup
+#define teardown config_test_teardown
 
 int main(void)
 {

@@ -16,11 +16,10 @@
 
 #include <cmocka.h>
 
+#include "config-helpers.h"
 #include "config/config.h"
 #include "config/resolve.h"
 #include "util/units.h"
-
-static char dir[64];
 
 static struct config *load_fixture(const char *name)
 {
@@ -38,53 +37,15 @@ static struct config *load_fixture(const char *name)
         return c;
 }
 
-static void put(const char *name, const char *content)
-{
-        char path[256];
-        int fd;
-
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
-        close(fd);
-}
-
 static struct config *load_str(const char *yaml)
 {
-        char path[256];
-        struct config *c = NULL;
+        struct config *c = config_test_load(yaml);
 
-        put("resource-limits.yaml", yaml);
-        snprintf(path, sizeof(path), "%s/resource-limits.yaml", dir);
-        assert_int_equal(config_load(path, &c), 0);
         for (size_t i = 0; i < c->n_diags; i++)
                 if (c->diags[i].severity == CFG_ERROR)
                         print_message("unexpected: %s\n", c->diags[i].message);
         assert_int_equal(c->n_errors, 0);
         return c;
-}
-
-static int setup(void **state)
-{
-        char groups[128];
-
-        snprintf(dir, sizeof(dir), "/tmp/ds01-test-resolve-XXXXXX");
-        assert_non_null(mkdtemp(dir));
-        snprintf(groups, sizeof(groups), "%s/groups", dir);
-        assert_int_equal(mkdir(groups, 0755), 0);
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        char cmd[256];
-
-        config_free(*state);
-        *state = NULL;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        assert_int_equal(WEXITSTATUS(system(cmd)), 0);
-        return 0;
 }
 
 struct pinned {
@@ -199,7 +160,7 @@ static void test_sanitized_lookups(void **state)
         struct config *c;
         struct user_limits l;
 
-        put("groups/researcher.members", "h_baker\n");
+        config_test_put("groups/researcher.members", "h_baker\n");
         c = *state = load_str("groups:\n"
                               "  student: {}\n"
                               "  researcher: {max_cpus: 48}\n"
@@ -366,17 +327,17 @@ static void test_exemptions(void **state)
         struct config *c;
         const struct config_exemption *e;
 
-        put("lifecycle-exemptions.yaml", "exemptions:\n"
-                                         "  - username: alice\n"
-                                         "    exempt_from: [idle_timeout]\n"
-                                         "    expires_on: null\n"
-                                         "    reason: continuous training\n"
-                                         "  - username: bob\n"
-                                         "    exempt_from: [max_runtime]\n"
-                                         "    expires_on: \"2030-01-01T00:00:00Z\"\n"
-                                         "  - username: h_baker\n"
-                                         "    exempt_from: [max_runtime_h]\n"
-                                         "    expires_on: 2030-01-01\n");
+        config_test_put("lifecycle-exemptions.yaml", "exemptions:\n"
+                                                     "  - username: alice\n"
+                                                     "    exempt_from: [idle_timeout]\n"
+                                                     "    expires_on: null\n"
+                                                     "    reason: continuous training\n"
+                                                     "  - username: bob\n"
+                                                     "    exempt_from: [max_runtime]\n"
+                                                     "    expires_on: \"2030-01-01T00:00:00Z\"\n"
+                                                     "  - username: h_baker\n"
+                                                     "    exempt_from: [max_runtime_h]\n"
+                                                     "    expires_on: 2030-01-01\n");
         c = *state = load_str("defaults: {}\n");
 
         e = config_find_exemption(c, "alice", EXEMPT_IDLE_TIMEOUT, 2000000000);
@@ -493,6 +454,9 @@ static void test_global_settings_configured(void **state)
         assert_int_equal(t.sigterm_grace, 30);
         assert_int_equal(t.max_runtime, DURATION_INFINITY);
 }
+
+#define setup    config_test_setup
+#define teardown config_test_teardown
 
 int main(void)
 {
