@@ -243,13 +243,34 @@ static void test_duration_round_trip(void **state)
         }
 }
 
+struct size_case {
+        const char *s;
+        int r;
+        uint64_t v;
+};
+
+/* Runs a table of size strings through parse: result, value, and the output
+ * left untouched on failure. */
+static void check_size_cases(int (*parse)(const char *, uint64_t *), const struct size_case *cases,
+                             size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                uint64_t v = SENTINEL_U64;
+                int r = parse(cases[i].s, &v);
+
+                if (r != cases[i].r)
+                        fail_msg("\"%s\": r=%d, expected %d", cases[i].s, r, cases[i].r);
+                if (r == 0 && v != cases[i].v)
+                        fail_msg("\"%s\": %llu, expected %llu", cases[i].s, (unsigned long long)v,
+                                 (unsigned long long)cases[i].v);
+                if (r < 0 && v != SENTINEL_U64)
+                        fail_msg("\"%s\": output changed on failure", cases[i].s);
+        }
+}
+
 static void test_parse_docker_size(void **state)
 {
-        static const struct {
-                const char *s;
-                int r;
-                uint64_t v;
-        } cases[] = {
+        static const struct size_case cases[] = {
             {"32g", 0, 32 * GI},
             {"512m", 0, 512 * MI},
             {"1.5g", 0, 1610612736},
@@ -299,28 +320,13 @@ static void test_parse_docker_size(void **state)
             {"1e3", -EINVAL, 0},
         };
 
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                uint64_t v = SENTINEL_U64;
-                int r = parse_docker_size(cases[i].s, &v);
-
-                if (r != cases[i].r)
-                        fail_msg("\"%s\": r=%d, expected %d", cases[i].s, r, cases[i].r);
-                if (r == 0 && v != cases[i].v)
-                        fail_msg("\"%s\": %llu, expected %llu", cases[i].s, (unsigned long long)v,
-                                 (unsigned long long)cases[i].v);
-                if (r < 0 && v != SENTINEL_U64)
-                        fail_msg("\"%s\": output changed on failure", cases[i].s);
-        }
+        check_size_cases(parse_docker_size, cases, sizeof(cases) / sizeof(cases[0]));
         assert_int_equal(parse_docker_size(NULL, &(uint64_t){0}), -EINVAL);
 }
 
 static void test_parse_systemd_size(void **state)
 {
-        static const struct {
-                const char *s;
-                int r;
-                uint64_t v;
-        } cases[] = {
+        static const struct size_case cases[] = {
             {"96G", 0, 96 * GI},
             {"96g", 0, 96 * GI},
             {"512M", 0, 512 * MI},
@@ -353,18 +359,7 @@ static void test_parse_systemd_size(void **state)
             {"nan", -EINVAL, 0},
         };
 
-        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-                uint64_t v = SENTINEL_U64;
-                int r = parse_systemd_size(cases[i].s, &v);
-
-                if (r != cases[i].r)
-                        fail_msg("\"%s\": r=%d, expected %d", cases[i].s, r, cases[i].r);
-                if (r == 0 && v != cases[i].v)
-                        fail_msg("\"%s\": %llu, expected %llu", cases[i].s, (unsigned long long)v,
-                                 (unsigned long long)cases[i].v);
-                if (r < 0 && v != SENTINEL_U64)
-                        fail_msg("\"%s\": output changed on failure", cases[i].s);
-        }
+        check_size_cases(parse_systemd_size, cases, sizeof(cases) / sizeof(cases[0]));
         assert_int_equal(parse_systemd_size(NULL, &(uint64_t){0}), -EINVAL);
 }
 
