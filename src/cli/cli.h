@@ -27,6 +27,7 @@ struct cli_command {
 
 extern const struct cli_command cli_cmd_limits;
 extern const struct cli_command cli_cmd_config;
+extern const struct cli_command cli_cmd_gpu;
 
 /* "ds01: <message>" on stderr; returns EXIT_FAIL. */
 int cli_error(const char *fmt, ...) _printf_(1, 2);

@@ -15,6 +15,7 @@
 static const struct cli_command *const commands[] = {
     &cli_cmd_limits,
     &cli_cmd_config,
+    &cli_cmd_gpu,
 };
 
 int cli_error(const char *fmt, ...)
