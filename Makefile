@@ -5,6 +5,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (config goes to /etc/ds01 only if absent)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make format     clang-format -i on src/ and tests/
+#   make bench      build and run the benchmarks in bench/ (figures, never fails)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -14,7 +15,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_CONFIG := deploy/config/resource-limits.yaml
 DEMO_USERS := alice h.baker@hertie-school.lan bob carol dave erin newcomer
 
-.PHONY: all build run check install fuzz format clean deps release
+.PHONY: all build run check install fuzz format clean deps release bench
 
 all: build
 
@@ -25,7 +26,19 @@ build:
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
+# Without an NVIDIA driver, `make run` shows the fake GPU topology the tests use.
+FAKE_NVML := DS01_NVML_LIBRARY=$(CURDIR)/build/dev/tests/fakenvml/libfakenvml.so \
+	DS01_FAKENVML_TOPOLOGY=$(CURDIR)/tests/fixtures/topology/a100x4-mixed.yaml
+
 run: deps build
+	@echo "=== ds01 gpu list"
+	@if ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml\.so\.1'; then \
+		build/dev/src/cli/ds01 gpu list; \
+	else \
+		echo "(no NVIDIA driver here: the fake topology tests/fixtures/topology/a100x4-mixed.yaml)"; \
+		$(FAKE_NVML) build/dev/src/cli/ds01 gpu list; \
+	fi
+	@echo
 	@build/dev/src/cli/ds01 config check $(DEMO_CONFIG)
 	@for u in $(DEMO_USERS); do \
 		echo; echo "=== ds01 limits $$u"; \
@@ -36,6 +49,11 @@ run: deps build
 
 check:
 	@scripts/check
+
+bench: build
+	@DS01_NVML_LIBRARY=$(CURDIR)/build/dev/tests/fakenvml/libfakenvml.so \
+	 DS01_FAKENVML_TOPOLOGY=$(CURDIR)/tests/fixtures/topology/h100x8-mig.yaml \
+	 build/dev/bench/bench-gpu-sample
 
 release:
 	@cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DDS01_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
