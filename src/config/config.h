@@ -115,6 +115,8 @@ enum enforcement_key {
 enum gpu_allocation_key {
         GA_SLOTS_PER_GPU,
         GA_ALLOW_MULTI_MIG,
+        GA_QUEUE_CLAIM_WINDOW,
+        GA_QUEUE_USAGE_HALF_LIFE,
         GA__MAX,
 };
 

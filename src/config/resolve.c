@@ -446,6 +446,10 @@ void config_global_settings(const struct config *c, struct global_settings *ret)
                               : DEFAULT_CGROUP_DRIVER;
         g.allow_multi_mig = c->gpu_allocation[GA_ALLOW_MULTI_MIG].state == CFG_SET &&
                             c->gpu_allocation[GA_ALLOW_MULTI_MIG].b;
+        g.queue_claim_window =
+            global_duration(&c->gpu_allocation[GA_QUEUE_CLAIM_WINDOW], DEFAULT_QUEUE_CLAIM_WINDOW);
+        g.queue_usage_half_life = global_duration(&c->gpu_allocation[GA_QUEUE_USAGE_HALF_LIFE],
+                                                  DEFAULT_QUEUE_USAGE_HALF_LIFE);
 
         g.admin_group = c->access[AC_ADMIN_GROUP].state == CFG_SET ? c->access[AC_ADMIN_GROUP].s
                                                                    : DEFAULT_ADMIN_GROUP;

@@ -139,6 +139,8 @@ struct global_settings {
         bool aggregate_limits;              /* default true */
         const char *cgroup_driver;          /* "systemd" (default) or "cgroupfs"; borrowed */
         bool allow_multi_mig;               /* default false */
+        int64_t queue_claim_window;         /* seconds; default 120 */
+        int64_t queue_usage_half_life;      /* seconds; default 24 h */
         const char *admin_group;            /* access_control; default "ds01-admin"; borrowed */
         char *const *admin_users;           /* borrowed; may be NULL */
         size_t n_admin_users;
@@ -158,6 +160,8 @@ struct global_settings {
 #define DEFAULT_GPU_HOLD_AFTER_MANUAL_STOP (15 * 60)
 #define DEFAULT_CREATED_CONTAINER_TIMEOUT  (30 * 60)
 #define DEFAULT_CGROUP_DRIVER              "systemd"
+#define DEFAULT_QUEUE_CLAIM_WINDOW         120
+#define DEFAULT_QUEUE_USAGE_HALF_LIFE      (24 * 3600)
 #define DEFAULT_ADMIN_GROUP                "ds01-admin"
 #define DEFAULT_GRANT_DURATION             (24 * 3600)
 #define DEFAULT_INFRASTRUCTURE_LABEL       "ds01.protected"
