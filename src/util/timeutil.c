@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "util/strutil.h"
@@ -178,6 +179,130 @@ char *format_timestamp_utc(char *buf, size_t n, int64_t epoch)
         if (k < 0 || (size_t)k >= n)
                 buf[0] = '\0';
         return buf;
+}
+
+#define SECONDS_PER_DAY INT64_C(86400)
+
+static const struct {
+        const char *name;
+        int64_t seconds;
+} time_units[] = {
+    {"s", 1},        {"sec", 1},     {"secs", 1},      {"second", 1},     {"seconds", 1},
+    {"m", 60},       {"min", 60},    {"mins", 60},     {"minute", 60},    {"minutes", 60},
+    {"h", 3600},     {"hour", 3600}, {"hours", 3600},  {"d", 86400},      {"day", 86400},
+    {"days", 86400}, {"w", 604800},  {"week", 604800}, {"weeks", 604800},
+};
+
+/* s[0..n) equals word, ignoring ASCII case. */
+static bool word_eq(const char *s, size_t n, const char *word)
+{
+        return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
+/* 00:00 UTC of the day that holds t. */
+static int utc_day_start(int64_t t, int64_t *ret)
+{
+        int64_t d = t / SECONDS_PER_DAY;
+
+        if (t % SECONDS_PER_DAY < 0)
+                d--;
+        if (__builtin_mul_overflow(d, SECONDS_PER_DAY, ret))
+                return -ERANGE;
+        return 0;
+}
+
+/* "N UNIT ago" in s[0..n) (trimmed): 1 and *ret, 0 when s does not have that
+ * shape, -ERANGE. */
+static int parse_ago(const char *s, size_t n, int64_t now, int64_t *ret)
+{
+        const char *p = s, *end = s + n, *w;
+        int64_t count = 0, delta;
+        bool found = false;
+        size_t i;
+
+        while (p < end && is_digit(*p))
+                p++;
+        if (p == s)
+                return 0;
+        while (p < end && is_space(*p))
+                p++;
+        w = p;
+        while (p < end && !is_space(*p))
+                p++;
+        for (i = 0; i < sizeof(time_units) / sizeof(time_units[0]); i++)
+                if (word_eq(w, (size_t)(p - w), time_units[i].name)) {
+                        found = true;
+                        break;
+                }
+        if (!found || p == end)
+                return 0;
+        while (p < end && is_space(*p))
+                p++;
+        if (!word_eq(p, (size_t)(end - p), "ago"))
+                return 0;
+
+        for (p = s; is_digit(*p); p++)
+                if (__builtin_mul_overflow(count, 10, &count) ||
+                    __builtin_add_overflow(count, *p - '0', &count))
+                        return -ERANGE;
+        if (__builtin_mul_overflow(count, time_units[i].seconds, &delta) ||
+            __builtin_sub_overflow(now, delta, ret))
+                return -ERANGE;
+        return 1;
+}
+
+int parse_time_expr(const char *s, int64_t now, int64_t *ret_epoch_s)
+{
+        const char *p, *end;
+        long long at;
+        int64_t v;
+        size_t n;
+        int r;
+
+        if (!s || !ret_epoch_s)
+                return -EINVAL;
+        p = s;
+        while (is_space(*p))
+                p++;
+        end = p + strlen(p);
+        while (end > p && is_space(end[-1]))
+                end--;
+        n = (size_t)(end - p);
+        if (n == 0)
+                return -EINVAL;
+
+        if (word_eq(p, n, "now")) {
+                v = now;
+        } else if (word_eq(p, n, "today")) {
+                r = utc_day_start(now, &v);
+                if (r < 0)
+                        return r;
+        } else if (word_eq(p, n, "yesterday")) {
+                r = utc_day_start(now, &v);
+                if (r < 0)
+                        return r;
+                if (__builtin_sub_overflow(v, SECONDS_PER_DAY, &v))
+                        return -ERANGE;
+        } else if (*p == '@') {
+                /* safe_atoi64 skips leading space; "@ 5" is not a time. */
+                if (n < 2 || is_space(p[1]))
+                        return -EINVAL;
+                r = safe_atoi64(p + 1, &at);
+                if (r < 0)
+                        return r;
+                v = (int64_t)at;
+        } else {
+                r = parse_ago(p, n, now, &v);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        r = parse_timestamp(s, &v);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret_epoch_s = v;
+        return 0;
 }
 
 int64_t now_epoch(void)
