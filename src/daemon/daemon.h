@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * daemon.h - ds01d's shared state and the functions its parts call on each
+ * other. Concurrency (docs/ARCHITECTURE.md "ds01d"): the main thread runs
+ * signals and timers (GPU samples, holds, claim windows, queue deadlines);
+ * libmicrohttpd runs the control API in one internal thread. Everything in
+ * struct ds01d below `lock` is read and written only with `lock` held, so a
+ * decision and its transaction are never interleaved with another.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "alloc/alloc.h"
+#include "config/config.h"
+#include "config/resolve.h"
+#include "gpu/gpu.h"
+#include "store/store.h"
+
+struct eventlog;
+struct MHD_Daemon;
+struct MHD_Connection;
+
+struct ds01d_options {
+        const char *config_path;
+        const char *state_dir;
+        const char *run_dir;
+        const char *log_dir;
+        const char *listen; /* ADDR:PORT */
+        const char *docker_socket;
+        bool foreground;
+};
+
+/* A slot as ds01d sees it right now: topology plus the last sample. */
+struct slot_view {
+        char name[GPU_SLOT_NAME_MAX];
+        char uuid[GPU_UUID_MAX];
+        char profile[GPU_PROFILE_MAX];
+        unsigned gpu;
+        int mig; /* -1 full */
+        double weight;
+        bool healthy;
+        unsigned n_procs; /* processes on it in the last sample */
+};
+
+/* An allocate request waiting in the queue on a suspended connection. */
+struct waiter {
+        struct waiter *next;
+        int64_t queue_id;
+        struct MHD_Connection *conn;
+        int fd;           /* the connection's socket, to notice a hang-up */
+        int64_t deadline; /* microseconds */
+        int64_t since;    /* microseconds, when it joined */
+        /* The answer, filled when it is granted or gives up, then resumed. */
+        bool done;
+        unsigned status;
+        json_t *answer;
+        struct request_ctx *rc;
+};
+
+struct ds01d {
+        struct ds01d_options opt;
+        int lock_fd; /* flock on <state-dir>/ds01d.lock */
+        int control_fd;
+        int http_fd;
+        unsigned http_port;
+        struct MHD_Daemon *control;
+        struct MHD_Daemon *http;
+
+        pthread_mutex_t lock;
+        struct config *config;
+        struct global_settings settings;
+        struct store *store;
+        struct eventlog *eventlog;
+        struct gpu_ctx *gpu; /* main thread only, except during start */
+        bool nvml_available;
+        char nvml_reason[GPU_REASON_MAX];
+        struct slot_view *slots;
+        size_t n_slots;
+        struct waiter *waiters;
+        bool stopping;
+        uint64_t event_errors;
+        int64_t last_usage;     /* microseconds of the last usage sample */
+        int64_t last_decide_us; /* the last allocation's decision alone (gather + allocator) */
+        /* Lines of events written inside the open transaction, appended to
+         * events.jsonl after COMMIT (dropped on ROLLBACK). */
+        char **pending_lines;
+        size_t n_pending_lines;
+};
+
+int64_t now_us(void);
+
+/* ---- events (events.c) ---- */
+
+/* Record an event: a row in the events table (inside the caller's transaction
+ * when one is open) and, after commit, a line in events.jsonl. details is
+ * stolen (may be NULL). Never fails a decision: failures are counted. */
+void daemon_event(struct ds01d *d, const char *type, const char *user, json_t *details);
+/* After COMMIT: append the pending lines. After ROLLBACK: drop them. */
+void daemon_events_flush(struct ds01d *d);
+void daemon_events_drop(struct ds01d *d);
+/* One event in its own transaction. */
+void daemon_event_now(struct ds01d *d, const char *type, const char *user, json_t *details);
+
+/* ---- state (state.c): all with d->lock held ---- */
+
+struct alloc_params {
+        const char *user;
+        const char *container;
+        int count; /* >= 1 or ALLOC_COUNT_ALL */
+        bool full;
+        const char *interface;
+        const char *caller;
+};
+
+/* Decide and, when granted, commit the allocation with its event. Returns 0
+ * with *res filled (res->code says the answer), or -errno when the database
+ * failed. */
+int state_allocate(struct ds01d *d, const struct alloc_params *p, struct alloc_result *res);
+
+/* Release every slot of container; *ret_released gets a JSON array of slot
+ * names. -ENOENT when it holds none. */
+int state_release(struct ds01d *d, const char *container, const char *reason,
+                  json_t **ret_released);
+
+/* Read the GPUs again into d->slots and the slots table. */
+int state_sync_slots(struct ds01d *d);
+
+/* Replace the reservations that come from user_overrides. */
+int state_sync_config_reservations(struct ds01d *d);
+
+/* Queue: join, and the periodic work (grants, deadlines, holds, claims). */
+int state_queue_join(struct ds01d *d, const struct alloc_params *p, int64_t deadline,
+                     int64_t *ret_id);
+void state_tick(struct ds01d *d);
+
+/* The slot index of a name in d->slots, or -1. */
+int state_slot_index(const struct ds01d *d, const char *name);
+
+/* JSON views for the API. */
+json_t *state_status_json(struct ds01d *d);
+json_t *state_alloc_json(const struct store_alloc *a);
+json_t *state_queue_json(struct ds01d *d, const char *user_or_null);
+int state_user_limits(struct ds01d *d, const char *user, struct user_limits *ret);
+
+/* Resume a waiter with an answer (status, json stolen). Lock held. */
+void waiter_finish(struct ds01d *d, struct waiter *w, unsigned status, json_t *answer);
+
+/* ---- control API (control.c) ---- */
+
+int control_start(struct ds01d *d);
+void control_stop(struct ds01d *d);
+
+/* ---- reload (main.c) ---- */
+
+/* Load the configuration again; on errors keep the old one and return
+ * -EINVAL with the diagnostics in *ret_diags (a JSON array, may be NULL). */
+int daemon_reload(struct ds01d *d, json_t **ret_diags);
+
+/* ISO 8601 UTC with microseconds: buf >= 32. */
+char *format_time_us(char *buf, size_t n, int64_t us);
+json_t *json_time_us(int64_t us);
