@@ -15,6 +15,7 @@
 
 struct cli_global {
         const char *config_path; /* --config, else NULL: $DS01_CONFIG or the default */
+        const char *socket_path; /* --socket, else NULL: $DS01_SOCKET or the default */
 };
 
 struct cli_command {
@@ -28,6 +29,9 @@ struct cli_command {
 extern const struct cli_command cli_cmd_limits;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_gpu;
+extern const struct cli_command cli_cmd_queue;
+extern const struct cli_command cli_cmd_reserve;
+extern const struct cli_command cli_cmd_events;
 
 /* "ds01: <message>" on stderr; returns EXIT_FAIL. */
 int cli_error(const char *fmt, ...) _printf_(1, 2);

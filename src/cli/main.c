@@ -8,14 +8,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "config/config.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_limits,
-    &cli_cmd_config,
-    &cli_cmd_gpu,
+    &cli_cmd_limits, &cli_cmd_config,  &cli_cmd_gpu,
+    &cli_cmd_queue,  &cli_cmd_reserve, &cli_cmd_events,
 };
 
 int cli_error(const char *fmt, ...)
@@ -86,7 +86,7 @@ static const struct cli_command *find_command(const char *name)
 
 static void main_help(FILE *f)
 {
-        fputs("usage: ds01 [--config PATH] COMMAND [ARGS...]\n"
+        fputs("usage: ds01 [--config PATH] [--socket PATH] COMMAND [ARGS...]\n"
               "\n"
               "ds01 manages the GPUs of a shared server: who gets which GPU or MIG slice,\n"
               "quotas per user and group, and the one door to Docker.\n"
@@ -100,6 +100,8 @@ static void main_help(FILE *f)
               "Options:\n"
               "  -c, --config PATH  resource-limits.yaml to read (default: $DS01_CONFIG, else\n"
               "                     " CONFIG_DEFAULT_PATH ")\n"
+              "      --socket PATH  ds01d's control socket (default: $DS01_SOCKET, else\n"
+              "                     " CLI_CLIENT_DEFAULT_SOCKET ")\n"
               "  -h, --help         show this help\n"
               "      --version      show the version\n"
               "\n"
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
 {
         static const struct option options[] = {
             {"config", required_argument, NULL, 'c'},
+            {"socket", required_argument, NULL, 'S'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {0},
@@ -123,10 +126,13 @@ int main(int argc, char **argv)
 
         /* '+': stop at the first non-option, which is the command. */
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, "+c:h", options, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "+:c:h", options, NULL)) != -1) {
                 switch (opt) {
                 case 'c':
                         g.config_path = optarg;
+                        break;
+                case 'S':
+                        g.socket_path = optarg;
                         break;
                 case 'h':
                         main_help(stdout);
