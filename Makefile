@@ -1,6 +1,7 @@
 # ds01 — top-level entry points. The build itself is CMake (CMakePresets.json).
 #   make            build (dev preset)
-#   make run        install packages, build, show the demo configuration's limits
+#   make run        install packages, build, start ds01d on the demo config (fake GPUs
+#                   without a driver) and show the status; make stop ends it
 #   make check      every test: dev build, asan build, fuzz corpora, clang-format
 #   make install    PREFIX=/usr/local DESTDIR= (config goes to /etc/ds01 only if absent)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
@@ -15,7 +16,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_CONFIG := deploy/config/resource-limits.yaml
 DEMO_USERS := alice h.baker@hertie-school.lan bob carol dave erin newcomer
 
-.PHONY: all build run check install fuzz format clean deps release bench
+.PHONY: all build run stop check install fuzz format clean deps release bench
 
 all: build
 
@@ -26,26 +27,45 @@ build:
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
-# Without an NVIDIA driver, `make run` shows the fake GPU topology the tests use.
+# `make run`: ds01d on the demo configuration, with its state under build/demo/
+# (SQLite, sockets, events.jsonl); the fake GPU topology the tests use when
+# there is no NVIDIA driver. It keeps running; `make stop` ends it.
+DEMO := $(CURDIR)/build/demo
+DEMO_SOCKET := $(DEMO)/run/ds01.sock
 FAKE_NVML := DS01_NVML_LIBRARY=$(CURDIR)/build/dev/tests/fakenvml/libfakenvml.so \
 	DS01_FAKENVML_TOPOLOGY=$(CURDIR)/tests/fixtures/topology/a100x4-mixed.yaml
 
-run: deps build
-	@echo "=== ds01 gpu list"
-	@if ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml\.so\.1'; then \
-		build/dev/src/cli/ds01 gpu list; \
-	else \
-		echo "(no NVIDIA driver here: the fake topology tests/fixtures/topology/a100x4-mixed.yaml)"; \
-		$(FAKE_NVML) build/dev/src/cli/ds01 gpu list; \
-	fi
-	@echo
+run: deps build stop
+	@mkdir -p $(DEMO)
 	@build/dev/src/cli/ds01 config check $(DEMO_CONFIG)
+	@if ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml\.so\.1'; then nvml=; \
+	else echo "(no NVIDIA driver here: the fake topology tests/fixtures/topology/a100x4-mixed.yaml)"; \
+		nvml='$(FAKE_NVML)'; fi; \
+	env $$nvml build/dev/src/daemon/ds01d --config $(DEMO_CONFIG) --state-dir $(DEMO)/state \
+		--run-dir $(DEMO)/run --log-dir $(DEMO)/log --listen 127.0.0.1:0 \
+		|| { echo "ds01d did not start; see the lines above"; exit 1; }; \
+	echo; echo "=== ds01 gpu list"; env $$nvml build/dev/src/cli/ds01 gpu list
+	@echo; echo "=== ds01 gpu status"
+	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu status
+	@echo; echo "=== ds01 gpu allocate alice demo-notebook (as an admin tool would)"
+	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu allocate alice demo-notebook || true
+	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu user-status alice || true
+	@echo; echo "=== ds01 events --limit 5"
+	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) events --limit 5 || true
+	@echo; echo "=== ds01 limits (demo users)"
 	@for u in $(DEMO_USERS); do \
-		echo; echo "=== ds01 limits $$u"; \
+		echo; echo "--- ds01 limits $$u"; \
 		build/dev/src/cli/ds01 --config $(DEMO_CONFIG) limits "$$u" || exit 1; \
-		echo "--- docker args:"; \
-		build/dev/src/cli/ds01 --config $(DEMO_CONFIG) limits "$$u" --docker-args || exit 1; \
 	done
+	@echo
+	@echo "ds01d is running (pid $$(cat $(DEMO)/run/ds01d.pid), web/health on 127.0.0.1:$$(cat $(DEMO)/run/ds01d.port))."
+	@echo "Try: build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu status     Stop it: make stop"
+
+stop:
+	@if [ -f $(DEMO)/run/ds01d.pid ]; then \
+		pid=$$(cat $(DEMO)/run/ds01d.pid); kill $$pid 2>/dev/null; \
+		while kill -0 $$pid 2>/dev/null; do sleep 0.1; done; echo "ds01d (pid $$pid) stopped"; \
+	fi
 
 check:
 	@scripts/check
