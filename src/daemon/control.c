@@ -867,6 +867,7 @@ static enum MHD_Result h_events_import(struct ds01d *d, struct MHD_Connection *c
                 r = store_commit(d->store);
         else
                 (void)store_rollback(d->store);
+        metrics_events_invalidate(d); /* imported events may fall in the last 24 h */
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
                 return reply_error(conn, 500, "INTERNAL", "cannot import: see the ds01d log");

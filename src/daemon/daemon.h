@@ -20,6 +20,7 @@
 #include "config/resolve.h"
 #include "gpu/gpu.h"
 #include "store/store.h"
+#include "util/strbuf.h"
 
 struct eventlog;
 struct MHD_Daemon;
@@ -44,7 +45,37 @@ struct slot_view {
         int mig; /* -1 full */
         double weight;
         bool healthy;
-        unsigned n_procs; /* processes on it in the last sample */
+        unsigned n_procs;                /* processes on it in the last sample */
+        struct gpu_slot_reading reading; /* the last sample (first_proc/n_procs unused) */
+        unsigned gpu_instance_id;        /* MIG slots */
+};
+
+/* A physical GPU as the last sample saw it (for metrics and status). */
+struct gpu_view {
+        unsigned index;
+        char uuid[GPU_UUID_MAX];
+        bool mig_enabled;
+        struct gpu_reading reading;
+};
+
+/* Counts of events per type over the last 24 h, kept up to date between
+ * scrapes by adding what entered the window and taking off what left it. */
+struct event_window {
+        bool valid;
+        int64_t from, to; /* the window counted: [from, to) in microseconds */
+        size_t n;
+        char (*types)[STORE_WORD_MAX];
+        long long *counts;
+};
+
+enum {
+        COLLECTOR_STATE,
+        COLLECTOR_CONTAINERS,
+        COLLECTOR_EVENTS,
+        COLLECTOR_GPU,
+        COLLECTOR_HOST,
+        COLLECTOR_QUEUE,
+        _COLLECTOR_MAX,
 };
 
 /* An allocate request waiting in the queue on a suspended connection. */
@@ -81,6 +112,13 @@ struct ds01d {
         char nvml_reason[GPU_REASON_MAX];
         struct slot_view *slots;
         size_t n_slots;
+        struct gpu_view *gpus;
+        size_t n_gpus;
+        bool have_sample;
+        struct event_window events24;
+        uint64_t collector_errors[_COLLECTOR_MAX];
+        double last_scrape_s;
+        bool docker_up;
         struct waiter *waiters;
         bool stopping;
         uint64_t event_errors;
@@ -149,6 +187,13 @@ int state_user_limits(struct ds01d *d, const char *user, struct user_limits *ret
 
 /* Resume a waiter with an answer (status, json stolen). Lock held. */
 void waiter_finish(struct ds01d *d, struct waiter *w, unsigned status, json_t *answer);
+
+/* ---- metrics (collect.c) ---- */
+
+/* The whole /metrics page into out (lock taken inside). 0 or -errno. */
+int metrics_collect(struct ds01d *d, struct strbuf *out);
+/* Forget the 24 h event counts (after an import of old events). */
+void metrics_events_invalidate(struct ds01d *d);
 
 /* ---- control API (control.c) ---- */
 

@@ -3,6 +3,7 @@
  * http.c - the TCP listener of ds01d (--listen). Serves GET /health (JSON:
  * daemon up, NVML, slots) for load balancers and scripts. We bind the socket
  * ourselves so port 0 works and the chosen port can be written for tests.
+ * Serves /metrics (Prometheus) and /health ("OK").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,8 +17,12 @@
 
 #include "daemon/daemon.h"
 #include "daemon/http.h"
+#include "metrics/expo.h"
 #include "util/log.h"
 #include "util/strutil.h"
+
+/* The metrics page may not grow past this (a few hundred KiB in practice). */
+#define METRICS_MAX (32 * 1024 * 1024)
 
 int http_parse_listen(const char *s, char *ret_addr, size_t addr_size, unsigned *ret_port)
 {
@@ -83,26 +88,59 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, json_
         return ret;
 }
 
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, char *body,
+                                  const char *type)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+
+        if (!body)
+                return MHD_NO;
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(body);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", type);
+        ret = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
 {
         struct ds01d *d = cls;
-        json_t *j;
 
         if (!streq(method, "GET") && !streq(method, "HEAD"))
                 return reply(conn, 405,
                              json_pack("{s:s, s:s}", "error", "METHOD_NOT_ALLOWED", "message",
                                        "only GET is served here"));
-        if (!streq(url, "/health"))
-                return reply(conn, 404,
-                             json_pack("{s:s, s:s}", "error", "NOT_FOUND", "message",
-                                       "no such page; try /health"));
-        pthread_mutex_lock(&d->lock);
-        j = json_pack("{s:s, s:s, s:b, s:I}", "status", d->stopping ? "stopping" : "ok", "version",
-                      DS01_VERSION, "nvml", d->nvml_available, "slots", (json_int_t)d->n_slots);
-        pthread_mutex_unlock(&d->lock);
-        return reply(conn, 200, j);
+        if (streq(url, "/health")) {
+                bool stopping;
+                pthread_mutex_lock(&d->lock);
+                stopping = d->stopping;
+                pthread_mutex_unlock(&d->lock);
+                return reply_text(conn, stopping ? 503 : 200,
+                                  strdup(stopping ? "STOPPING\n" : "OK\n"),
+                                  "text/plain; charset=utf-8");
+        }
+        if (streq(url, "/metrics")) {
+                struct strbuf sb;
+                int r;
+                strbuf_init(&sb, METRICS_MAX);
+                r = metrics_collect(d, &sb);
+                if (r < 0 && sb.len == 0) {
+                        strbuf_release(&sb);
+                        return reply_text(conn, 500, strdup("metrics failed; see the ds01d log\n"),
+                                          "text/plain; charset=utf-8");
+                }
+                return reply_text(conn, 200, strbuf_steal(&sb), EXPO_CONTENT_TYPE);
+        }
+        return reply(conn, 404,
+                     json_pack("{s:s, s:s}", "error", "NOT_FOUND", "message",
+                               "no such page; try /metrics or /health"));
 }
 
 int http_start(struct ds01d *d)

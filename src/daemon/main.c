@@ -247,7 +247,11 @@ static void sample_gpus(struct ds01d *d)
                         continue;
                 d->slots[i].healthy = s->gpus[t->slots[k].gpu].healthy;
                 d->slots[i].n_procs = (unsigned)s->slots[k].n_procs;
+                d->slots[i].reading = s->slots[k];
         }
+        for (size_t g = 0; g < s->n_gpus && g < d->n_gpus; g++)
+                d->gpus[g].reading = s->gpus[g];
+        d->have_sample = true;
         /* usage: GPU-equivalent seconds allocated since the last sample */
         if (d->last_usage > 0) {
                 double dt = (double)(now - d->last_usage) / 1e6;
@@ -592,6 +596,9 @@ int main(int argc, char **argv)
 
         gpu_ctx_free(d.gpu);
         free(d.slots);
+        free(d.gpus);
+        free(d.events24.types);
+        free(d.events24.counts);
         eventlog_close(d.eventlog);
         store_close(d.store);
         config_free(d.config);

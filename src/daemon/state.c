@@ -55,6 +55,7 @@ int state_sync_slots(struct ds01d *d)
                 v[i].mig = s->mig >= 0 ? (int)g->mig[s->mig].index : -1;
                 v[i].weight = s->weight;
                 v[i].healthy = g->healthy;
+                v[i].gpu_instance_id = s->mig >= 0 ? g->mig[s->mig].gpu_instance_id : 0;
                 (void)strscpy(rows[i].name, sizeof(rows[i].name), s->name);
                 (void)strscpy(rows[i].uuid, sizeof(rows[i].uuid), s->uuid);
                 (void)strscpy(rows[i].profile, sizeof(rows[i].profile), v[i].profile);
@@ -68,6 +69,22 @@ int state_sync_slots(struct ds01d *d)
         if (r < 0) {
                 free(v);
                 return log_error_errno(r, "cannot record the slots: %s", store_errmsg(d->store));
+        }
+        {
+                struct gpu_view *gv = calloc(t->n_gpus ? t->n_gpus : 1, sizeof(*gv));
+                if (!gv) {
+                        free(v);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < t->n_gpus; i++) {
+                        gv[i].index = t->gpus[i].index;
+                        (void)strscpy(gv[i].uuid, sizeof(gv[i].uuid), t->gpus[i].uuid);
+                        gv[i].mig_enabled = t->gpus[i].mig_current == GPU_MIG_ENABLED;
+                        gv[i].reading.healthy = t->gpus[i].healthy;
+                }
+                free(d->gpus);
+                d->gpus = gv;
+                d->n_gpus = t->n_gpus;
         }
         free(d->slots);
         d->slots = v;

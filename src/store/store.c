@@ -2049,3 +2049,50 @@ int store_usage_list(struct store *s, const char *user, int64_t since, struct st
         *ret_n = n;
         return 0;
 }
+
+/* ---- event counts (metrics) ---- */
+
+int store_event_type_counts(struct store *s, int64_t from, int64_t to,
+                            int (*cb)(void *ud, const char *type, long long n), void *ud)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT type, count(*) FROM events WHERE time >= ?1 AND time < ?2 "
+                                "GROUP BY type",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(s, rc);
+        sqlite3_bind_int64(st, 1, from);
+        sqlite3_bind_int64(st, 2, to);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && r >= 0) {
+                const char *type = (const char *)sqlite3_column_text(st, 0);
+                r = cb(ud, type ? type : "", sqlite3_column_int64(st, 1));
+        }
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = sql_error(s, rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_event_count_type(struct store *s, const char *type, long long *ret)
+{
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        rc =
+            sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE type = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(s, rc);
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+                rc = sql_error(s, rc);
+                sqlite3_finalize(st);
+                return rc;
+        }
+        *ret = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return 0;
+}

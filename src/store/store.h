@@ -169,6 +169,13 @@ int store_event_query(struct store *s, const struct store_event_filter *f, struc
                       size_t *ret_n);
 void store_events_free(struct store_event *e, size_t n);
 
+/* Counts of events per type with from <= time < to; cb is called once per
+ * type (a negative return stops and is returned). */
+int store_event_type_counts(struct store *s, int64_t from, int64_t to,
+                            int (*cb)(void *ud, const char *type, long long n), void *ud);
+/* Events of one type, all time. */
+int store_event_count_type(struct store *s, const char *type, long long *ret);
+
 /* ---- queue ---- */
 
 enum store_queue_state {
