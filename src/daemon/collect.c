@@ -242,6 +242,25 @@ static int window_sub(void *ud, const char *type, long long n)
         return window_add(ud, type, -n);
 }
 
+/* Lifecycle actions are counted all-time once (by type, indexed), then kept
+ * up to date with the events that enter the 24 h window. */
+static void lifecycle_add(struct ds01d *d, const char *type, long long n)
+{
+        const char *action = startswith(type, "lifecycle.");
+
+        if (!action)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions); i++)
+                if (streq(action, lifecycle_actions[i]))
+                        d->lifecycle_counts[i] += n;
+}
+
+static int window_enter(void *ud, const char *type, long long n)
+{
+        lifecycle_add(ud, type, n);
+        return window_add(ud, type, n);
+}
+
 static int collect_events(struct ds01d *d, struct expo *e)
 {
         struct event_window *w = &d->events24;
@@ -251,9 +270,14 @@ static int collect_events(struct ds01d *d, struct expo *e)
         if (!w->valid || from < w->from || now < w->to || from >= w->to) {
                 w->n = 0;
                 r = store_event_type_counts(d->store, from, now, window_add, d);
+                for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions) && r >= 0; i++) {
+                        char type[STORE_WORD_MAX];
+                        snprintf(type, sizeof(type), "lifecycle.%s", lifecycle_actions[i]);
+                        r = store_event_count_type(d->store, type, &d->lifecycle_counts[i]);
+                }
         } else {
                 /* add what entered the window, take off what left it */
-                r = store_event_type_counts(d->store, w->to, now, window_add, d);
+                r = store_event_type_counts(d->store, w->to, now, window_enter, d);
                 if (r >= 0)
                         r = store_event_type_counts(d->store, w->from, from, window_sub, d);
         }
@@ -272,15 +296,8 @@ static int collect_events(struct ds01d *d, struct expo *e)
 
         expo_family(e, "ds01_lifecycle_events_total", EXPO_COUNTER,
                     "lifecycle actions taken, by action");
-        for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions); i++) {
-                char type[STORE_WORD_MAX];
-                long long c = 0;
-                snprintf(type, sizeof(type), "lifecycle.%s", lifecycle_actions[i]);
-                r = store_event_count_type(d->store, type, &c);
-                if (r < 0)
-                        return r;
-                expo_sample1(e, "action", lifecycle_actions[i], (double)c);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions); i++)
+                expo_sample1(e, "action", lifecycle_actions[i], (double)d->lifecycle_counts[i]);
         expo_family(e, "ds01_event_log_errors_total", EXPO_COUNTER,
                     "events that could not be written to the database or events.jsonl");
         expo_sample1(e, NULL, NULL, (double)d->event_errors);
@@ -495,6 +512,19 @@ static int collect_queue(struct ds01d *d, struct expo *e)
         free(waits);
         free(q);
         return 0;
+}
+
+void metrics_warm(struct ds01d *d)
+{
+        struct strbuf sb;
+        struct expo e;
+
+        strbuf_init(&sb, 16 * 1024 * 1024);
+        expo_init(&e, &sb);
+        pthread_mutex_lock(&d->lock);
+        (void)collect_events(d, &e);
+        pthread_mutex_unlock(&d->lock);
+        strbuf_release(&sb);
 }
 
 int metrics_collect(struct ds01d *d, struct strbuf *out)

@@ -116,6 +116,8 @@ struct ds01d {
         size_t n_gpus;
         bool have_sample;
         struct event_window events24;
+        long long lifecycle_counts[8]; /* all-time counts of lifecycle.<action>, kept
+                                          up to date with the 24 h window */
         uint64_t collector_errors[_COLLECTOR_MAX];
         double last_scrape_s;
         bool docker_up;
@@ -194,6 +196,8 @@ void waiter_finish(struct ds01d *d, struct waiter *w, unsigned status, json_t *a
 int metrics_collect(struct ds01d *d, struct strbuf *out);
 /* Forget the 24 h event counts (after an import of old events). */
 void metrics_events_invalidate(struct ds01d *d);
+/* Count what the first scrape would (the 24 h window), so none pays for it. */
+void metrics_warm(struct ds01d *d);
 
 /* ---- control API (control.c) ---- */
 

@@ -376,8 +376,10 @@ static int run(struct ds01d *d)
         if (sfd < 0)
                 return log_error_errno(-errno, "signalfd: %m");
 
-        /* health and foreign processes are known before the first request */
+        /* health and foreign processes are known before the first request,
+         * and the first scrape does not pay for counting a day of events */
         sample_gpus(d);
+        metrics_warm(d);
         last_sample = now_us();
         r = control_start(d);
         if (r < 0)
