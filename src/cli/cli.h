@@ -29,6 +29,7 @@ struct cli_command {
 extern const struct cli_command cli_cmd_limits;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_gpu;
+extern const struct cli_command cli_cmd_health;
 extern const struct cli_command cli_cmd_queue;
 extern const struct cli_command cli_cmd_reserve;
 extern const struct cli_command cli_cmd_events;

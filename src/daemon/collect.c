@@ -71,7 +71,8 @@ static int collect_state(struct ds01d *d, struct expo *e)
         struct store_alloc *a = NULL;
         struct store_reservation *res = NULL;
         struct user_sum *users = NULL;
-        size_t n = 0, n_res = 0, n_users = 0;
+        struct store_container *ct = NULL;
+        size_t n = 0, n_res = 0, n_users = 0, n_ct = 0, cap;
         int64_t now_s = now_us() / 1000000;
         long long active = 0;
         int r;
@@ -79,9 +80,16 @@ static int collect_state(struct ds01d *d, struct expo *e)
         r = store_alloc_list(d->store, &f, &a, &n);
         if (r < 0)
                 return r;
-        users = calloc(n ? n : 1, sizeof(*users));
+        r = store_container_list(d->store, NULL, &ct, &n_ct);
+        if (r < 0) {
+                free(a);
+                return r;
+        }
+        cap = n + n_ct;
+        users = calloc(cap ? cap : 1, sizeof(*users));
         if (!users) {
                 free(a);
+                free(ct);
                 return -ENOMEM;
         }
         expo_family(e, "ds01_gpu_allocated", EXPO_GAUGE,
@@ -107,7 +115,7 @@ static int collect_state(struct ds01d *d, struct expo *e)
                     "interface", a[i].interface,
                     "profile",   k >= 0 && d->slots[k].mig >= 0 ? d->slots[k].profile : "full",
                     NULL};
-                struct user_sum *u = user_find(users, &n_users, n, a[i].user);
+                struct user_sum *u = user_find(users, &n_users, cap, a[i].user);
                 bool seen = false;
                 expo_sample(e, NULL, l, a[i].weight);
                 if (!u)
@@ -115,10 +123,23 @@ static int collect_state(struct ds01d *d, struct expo *e)
                 u->slots++;
                 u->weight += a[i].weight;
                 u->mig += k >= 0 && d->slots[k].mig >= 0;
+                /* a container Docker has is counted below, from the containers table */
                 for (size_t j = 0; j < i; j++)
-                        if (streq(a[j].user, a[i].user) && streq(a[j].container, a[i].container))
+                        if (streq(a[j].container, a[i].container))
+                                seen = true;
+                for (size_t j = 0; j < n_ct && !seen; j++)
+                        if (!streq(ct[j].state, "removed") &&
+                            (streq(ct[j].name, a[i].container) || streq(ct[j].id, a[i].container)))
                                 seen = true;
                 u->containers += !seen;
+        }
+        for (size_t j = 0; j < n_ct; j++) {
+                struct user_sum *u;
+                if (!ct[j].user[0] || streq(ct[j].state, "removed"))
+                        continue;
+                u = user_find(users, &n_users, cap, ct[j].user);
+                if (u)
+                        u->containers++;
         }
         expo_family(e, "ds01_user_gpus_allocated", EXPO_GAUGE, "GPU slots a user holds");
         for (size_t i = 0; i < n_users; i++)
@@ -129,14 +150,13 @@ static int collect_state(struct ds01d *d, struct expo *e)
         expo_family(e, "ds01_user_mig_allocated", EXPO_GAUGE, "MIG slots a user holds");
         for (size_t i = 0; i < n_users; i++)
                 expo_sample1(e, "user", users[i].user, users[i].mig);
-        /* The name existing dashboards use ends in _count, which the format
-         * keeps for summaries: the family is a summary and this its _count. */
-        expo_family(e, "ds01_user_containers", EXPO_SUMMARY,
-                    "containers of a user that hold GPUs (ds01_user_containers_count)");
-        for (size_t i = 0; i < n_users; i++) {
-                const char *l[] = {"user", users[i].user, NULL};
-                expo_sample(e, "_count", l, users[i].containers);
-        }
+        /* Names that end in _total/_count but are gauges (existing dashboards
+         * use them) are typed untyped, so promtool's naming rule holds and
+         * Prometheus stores them like gauges (docs/METRICS.md). */
+        expo_family(e, "ds01_user_containers_count", EXPO_UNTYPED,
+                    "the user's containers, any state");
+        for (size_t i = 0; i < n_users; i++)
+                expo_sample1(e, "user", users[i].user, users[i].containers);
 
         /* groups from the configuration */
         expo_family(e, "ds01_user_group_info", EXPO_GAUGE, "1 for every user and their group");
@@ -146,9 +166,7 @@ static int collect_state(struct ds01d *d, struct expo *e)
                                            d->config->groups[g].name, NULL};
                         expo_sample(e, NULL, l, 1);
                 }
-        /* _total names from existing dashboards: typed counter so the format's
-         * naming rule holds; the value is a current count (docs/METRICS.md). */
-        expo_family(e, "ds01_group_members_total", EXPO_COUNTER, "members of each group");
+        expo_family(e, "ds01_group_members_total", EXPO_UNTYPED, "members of each group");
         for (size_t g = 0; g < d->config->n_groups; g++)
                 expo_sample1(e, "group", d->config->groups[g].name,
                              (double)d->config->groups[g].n_members);
@@ -163,6 +181,7 @@ static int collect_state(struct ds01d *d, struct expo *e)
         }
         free(res);
         free(users);
+        free(ct);
         free(a);
         return r < 0 ? r : 0;
 }
@@ -191,7 +210,7 @@ static int collect_containers(struct ds01d *d, struct expo *e)
                         counts[si][ii]++;
         }
         free(c);
-        expo_family(e, "ds01_containers_total", EXPO_COUNTER,
+        expo_family(e, "ds01_containers_total", EXPO_UNTYPED,
                     "containers Docker has, by status and interface (type)");
         for (size_t s = 0; s < ELEMENTSOF(statuses); s++)
                 for (size_t i = 0; i < ELEMENTSOF(interfaces); i++) {
@@ -288,7 +307,7 @@ static int collect_events(struct ds01d *d, struct expo *e)
         w->valid = true;
         w->from = from;
         w->to = now;
-        expo_family(e, "ds01_events_24h_total", EXPO_COUNTER,
+        expo_family(e, "ds01_events_24h_total", EXPO_UNTYPED,
                     "events of each type in the last 24 hours");
         for (size_t i = 0; i < w->n; i++)
                 if (w->counts[i] > 0)
@@ -311,14 +330,14 @@ static int collect_gpu(struct ds01d *d, struct expo *e)
         char g[16], gi[16];
 
         expo_family(e, "ds01_gpu_slot_info", EXPO_GAUGE,
-                    "1 for every GPU slot: its GPU, the GPU's UUID and whether MIG is on");
-        for (size_t i = 0; i < d->n_slots; i++) {
-                const struct slot_view *s = &d->slots[i];
-                const char *uuid = s->gpu < d->n_gpus ? d->gpus[s->gpu].uuid : "";
-                const char *l[] = {"gpu",      g,    "slot",        s->name,
-                                   "gpu_uuid", uuid, "mig_enabled", s->mig >= 0 ? "true" : "false",
+                    "1 for every GPU: its index, UUID and whether MIG is on");
+        for (size_t i = 0; i < d->n_gpus; i++) {
+                const char *l[] = {"gpu",         g,
+                                   "slot",        g,
+                                   "gpu_uuid",    d->gpus[i].uuid,
+                                   "mig_enabled", d->gpus[i].mig_enabled ? "true" : "false",
                                    NULL};
-                fmt_uint(g, sizeof(g), s->gpu);
+                fmt_uint(g, sizeof(g), d->gpus[i].index);
                 expo_sample(e, NULL, l, 1);
         }
         expo_family(e, "ds01_mig_slot_info", EXPO_GAUGE,
@@ -446,20 +465,49 @@ static int collect_host(struct ds01d *d, struct expo *e)
         expo_family(e, "ds01_ssh_sessions_active", EXPO_GAUGE, "SSH sessions per user (utmp)");
         for (size_t i = 0; i < n; i++)
                 expo_sample1(e, "user", users[i], counts[i]);
-        expo_family(e, "ds01_ssh_sessions_total", EXPO_COUNTER, "SSH sessions (utmp)");
+        expo_family(e, "ds01_ssh_sessions_total", EXPO_UNTYPED, "SSH sessions (utmp)");
         expo_sample1(e, NULL, NULL, total);
 
-        /* unmanaged GPU containers: filled by reconcile (issue 5 Docker part) */
-        expo_family(
-            e, "ds01_unmanaged_gpu", EXPO_SUMMARY,
-            "containers holding GPUs that ds01 did not allocate (ds01_unmanaged_gpu_count)");
-        expo_sample(e, "_count", NULL, 0);
-        expo_family(e, "ds01_unmanaged_gpu_running", EXPO_GAUGE,
-                    "running containers holding GPUs that ds01 did not allocate");
-        expo_sample1(e, NULL, NULL, 0);
-        expo_family(e, "ds01_unmanaged_gpu_all_access", EXPO_GAUGE,
-                    "unmanaged containers that asked for all GPUs");
-        expo_sample1(e, NULL, NULL, 0);
+        /* Per-user CPU and memory come from the users' slices, which exist once
+         * containers are created through the ds01 proxy (CgroupParent); until
+         * then the families are declared without samples. */
+        expo_family(e, "ds01_user_cpu_usage_seconds_total", EXPO_COUNTER,
+                    "CPU time used by a user's containers (their slice's cgroup)");
+        expo_family(e, "ds01_user_memory_current_bytes", EXPO_GAUGE,
+                    "memory used by a user's containers (their slice's cgroup)");
+
+        /* unmanaged GPU containers, as reconcile found them */
+        {
+                double running = 0, all = 0;
+                expo_family(e, "ds01_unmanaged_gpu_container", EXPO_GAUGE,
+                            "1 for every container holding GPUs that ds01 did not allocate");
+                for (size_t i = 0; i < d->n_unmanaged; i++) {
+                        const struct unmanaged *u = &d->unmanaged[i];
+                        char cnt[16];
+                        const char *l[] = {"container",   u->name[0] ? u->name : u->id,
+                                           "user",        u->user,
+                                           "gpu_count",   cnt,
+                                           "access_type", u->access,
+                                           "running",     u->running ? "true" : "false",
+                                           NULL};
+                        if (u->gpu_count < 0)
+                                snprintf(cnt, sizeof(cnt), "ALL");
+                        else
+                                snprintf(cnt, sizeof(cnt), "%d", u->gpu_count);
+                        expo_sample(e, NULL, l, 1);
+                        running += u->running;
+                        all += streq(u->access, "all");
+                }
+                expo_family(e, "ds01_unmanaged_gpu_count", EXPO_UNTYPED,
+                            "containers holding GPUs that ds01 did not allocate");
+                expo_sample1(e, NULL, NULL, (double)d->n_unmanaged);
+                expo_family(e, "ds01_unmanaged_gpu_running", EXPO_GAUGE,
+                            "running containers holding GPUs that ds01 did not allocate");
+                expo_sample1(e, NULL, NULL, running);
+                expo_family(e, "ds01_unmanaged_gpu_all_access", EXPO_GAUGE,
+                            "unmanaged containers that asked for all GPUs");
+                expo_sample1(e, NULL, NULL, all);
+        }
         return 0;
 }
 
@@ -480,7 +528,9 @@ static int collect_queue(struct ds01d *d, struct expo *e)
         static const double quantiles[] = {0.5, 0.9, 0.99};
         int r;
 
-        r = store_queue_list(d->store, NULL, true, &q, &n);
+        size_t waiting = 0, done = 0;
+
+        r = store_queue_list(d->store, NULL, false, &q, &n);
         if (r < 0)
                 return r;
         waits = calloc(n ? n : 1, sizeof(*waits));
@@ -489,14 +539,20 @@ static int collect_queue(struct ds01d *d, struct expo *e)
                 return -ENOMEM;
         }
         for (size_t i = 0; i < n; i++) {
-                waits[i] = (double)(now - q[i].arrival) / 1e6;
-                sum += waits[i];
+                if (q[i].state == STORE_QUEUE_WAITING) {
+                        waits[waiting++] = (double)(now - q[i].arrival) / 1e6;
+                } else {
+                        sum += (double)(q[i].updated - q[i].arrival) / 1e6;
+                        done++;
+                }
         }
+        n = waiting;
         qsort(waits, n, sizeof(*waits), cmp_double);
         expo_family(e, "ds01_queue_length", EXPO_GAUGE, "requests waiting for a GPU slot");
         expo_sample1(e, NULL, NULL, (double)n);
         expo_family(e, "ds01_queue_wait_seconds", EXPO_SUMMARY,
-                    "how long the requests in the queue have waited so far");
+                    "quantiles: how long the waiting requests have waited so far; sum and "
+                    "count: the requests that left the queue");
         for (size_t i = 0; i < ELEMENTSOF(quantiles); i++) {
                 char qs[32];
                 double v = NAN;
@@ -508,7 +564,7 @@ static int collect_queue(struct ds01d *d, struct expo *e)
                 expo_sample1(e, "quantile", qs, v);
         }
         expo_sample(e, "_sum", NULL, sum);
-        expo_sample(e, "_count", NULL, (double)n);
+        expo_sample(e, "_count", NULL, (double)done);
         free(waits);
         free(q);
         return 0;
@@ -569,8 +625,8 @@ int metrics_collect(struct ds01d *d, struct strbuf *out)
         for (int c = 0; c < _COLLECTOR_MAX; c++)
                 expo_sample1(&e, "collector", collector_names[c], (double)d->collector_errors[c]);
         expo_family(&e, "ds01_scrape_duration_seconds", EXPO_GAUGE,
-                    "time this scrape took in ds01d, up to this line");
-        expo_sample1(&e, NULL, NULL, (double)(now_us() - t0) / 1e6);
+                    "time ds01d took to produce the previous scrape");
+        expo_sample1(&e, NULL, NULL, d->last_scrape_s);
         d->last_scrape_s = (double)(now_us() - t0) / 1e6;
         pthread_mutex_unlock(&d->lock);
         return expo_finish(&e);

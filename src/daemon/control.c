@@ -908,6 +908,10 @@ static enum MHD_Result route(struct ds01d *d, struct MHD_Connection *conn, const
                 return h_whoami(conn, rc);
         if (streq(url, "/v1/status") && get)
                 return h_status(d, conn);
+        if (streq(url, "/v1/health") && get) {
+                bool docker_up;
+                return reply(conn, 200, health_json(d, &docker_up));
+        }
         if (streq(url, "/v1/allocations")) {
                 if (post)
                         return h_allocate(d, conn, rc);

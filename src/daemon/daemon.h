@@ -23,6 +23,8 @@
 #include "util/strbuf.h"
 
 struct eventlog;
+struct docker_client;
+struct docker_events;
 struct MHD_Daemon;
 struct MHD_Connection;
 
@@ -48,6 +50,18 @@ struct slot_view {
         unsigned n_procs;                /* processes on it in the last sample */
         struct gpu_slot_reading reading; /* the last sample (first_proc/n_procs unused) */
         unsigned gpu_instance_id;        /* MIG slots */
+        bool unmanaged;                  /* a running container ds01 did not allocate uses it */
+};
+
+/* A container holding GPUs that ds01 did not allocate. */
+struct unmanaged {
+        char id[STORE_ID_MAX];
+        char name[STORE_NAME_MAX];
+        char user[STORE_NAME_MAX]; /* "unknown" when no rule found one */
+        char access[16];           /* all, count, specific */
+        int gpu_count;             /* -1 for all */
+        bool running;
+        char slots[256]; /* the slots it reaches, comma-separated */
 };
 
 /* A physical GPU as the last sample saw it (for metrics and status). */
@@ -121,6 +135,17 @@ struct ds01d {
         uint64_t collector_errors[_COLLECTOR_MAX];
         double last_scrape_s;
         bool docker_up;
+        struct docker_client *docker; /* main thread */
+        struct docker_events *docker_events;
+        int wake_fd;                  /* eventfd: the events thread queued container ids */
+        pthread_mutex_t pending_lock; /* guards the four below */
+        char **pending;
+        size_t n_pending;
+        bool pending_overflow;
+        bool docker_events_connected;
+        int64_t last_full_pass;
+        struct unmanaged *unmanaged;
+        size_t n_unmanaged;
         struct waiter *waiters;
         bool stopping;
         uint64_t event_errors;
@@ -198,6 +223,21 @@ int metrics_collect(struct ds01d *d, struct strbuf *out);
 void metrics_events_invalidate(struct ds01d *d);
 /* Count what the first scrape would (the 24 h window), so none pays for it. */
 void metrics_warm(struct ds01d *d);
+
+/* ---- reconcile with Docker (reconcile.c) ---- */
+
+/* Connect to Docker and start watching its events (a failure to reach Docker
+ * is not fatal: passes retry). */
+int reconcile_start(struct ds01d *d);
+void reconcile_stop(struct ds01d *d);
+/* Apply the containers Docker's events named, or a full pass when due or
+ * forced. Takes the lock itself. */
+void reconcile_run(struct ds01d *d, bool force_full);
+
+/* ---- health (health.c) ---- */
+
+/* Run every check; the JSON of GET /v1/health. Takes the lock itself. */
+json_t *health_json(struct ds01d *d, bool *ret_docker_up);
 
 /* ---- control API (control.c) ---- */
 

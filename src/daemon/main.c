@@ -377,8 +377,12 @@ static int run(struct ds01d *d)
                 return log_error_errno(-errno, "signalfd: %m");
 
         /* health and foreign processes are known before the first request,
-         * and the first scrape does not pay for counting a day of events */
+         * Docker's containers too, and the first scrape does not pay for
+         * counting a day of events */
         sample_gpus(d);
+        if (reconcile_start(d) < 0)
+                log_warning("cannot reach Docker at %s; will keep trying", d->opt.docker_socket);
+        reconcile_run(d, true);
         metrics_warm(d);
         last_sample = now_us();
         r = control_start(d);
@@ -408,16 +412,19 @@ static int run(struct ds01d *d)
         tell_parent_ready(d->opt.log_dir);
 
         for (;;) {
-                struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+                struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+                                        {.fd = d->wake_fd, .events = POLLIN}};
                 struct signalfd_siginfo si;
                 int64_t now;
 
-                r = poll(&pfd, 1, TICK_MS);
+                r = poll(pfd, d->wake_fd >= 0 ? 2 : 1, TICK_MS);
                 if (r < 0 && errno != EINTR) {
                         r = log_error_errno(-errno, "poll: %m");
                         break;
                 }
-                if (r > 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                reconcile_run(d, false);
+                if (r > 0 && (pfd[0].revents & POLLIN) &&
+                    read(sfd, &si, sizeof(si)) == sizeof(si)) {
                         if (si.ssi_signo == SIGHUP) {
                                 log_info("SIGHUP: reloading %s", d->opt.config_path);
                                 (void)daemon_reload(d, NULL);
@@ -454,6 +461,7 @@ out:
         pthread_mutex_unlock(&d->lock);
         http_stop(d);
         control_stop(d);
+        reconcile_stop(d);
         pthread_mutex_lock(&d->lock);
         daemon_event_now(d, "daemon.stopped", NULL, NULL);
         pthread_mutex_unlock(&d->lock);
@@ -488,6 +496,7 @@ int main(int argc, char **argv)
                     .docker_socket = "/var/run/docker.sock",
                 },
             .lock_fd = -1,
+            .wake_fd = -1,
             .control_fd = -1,
             .http_fd = -1,
         };

@@ -191,7 +191,7 @@ static int gather(struct ds01d *d, struct gathered *g)
                     .weight = d->slots[i].weight,
                     .healthy = d->slots[i].healthy,
                     /* a process on a slot nobody holds is someone else's */
-                    .foreign_process = !held && d->slots[i].n_procs > 0,
+                    .foreign_process = (!held && d->slots[i].n_procs > 0) || d->slots[i].unmanaged,
                     .gpu_recent_use = 0,
                 };
         }

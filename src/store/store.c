@@ -2097,3 +2097,42 @@ int store_event_count_type(struct store *s, const char *type, long long *ret)
         sqlite3_finalize(st);
         return 0;
 }
+
+int store_quick_check(struct store *s)
+{
+        return check_integrity(s);
+}
+
+int store_check_file(const char *path, char *err, size_t err_size)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        int rc, r = 0;
+
+        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                rc = sqlite3_step(st);
+                if (rc == SQLITE_ROW) {
+                        const char *a = (const char *)sqlite3_column_text(st, 0);
+                        if (!a || strcmp(a, "ok") != 0) {
+                                snprintf(err, err_size, "quick_check: %.200s", a ? a : "no answer");
+                                for (char *p = err; *p; p++)
+                                        if (*p == '\n' || *p == '\r')
+                                                *p = ' ';
+                                r = -EBADMSG;
+                        }
+                        rc = SQLITE_OK;
+                }
+        }
+        if (rc != SQLITE_OK && r == 0) {
+                snprintf(err, err_size, "%s", db ? sqlite3_errmsg(db) : "cannot open");
+                r = errno_from_sqlite(rc);
+                if (r == -EIO)
+                        r = -EBADMSG;
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return r;
+}

@@ -44,6 +44,15 @@ struct store *store_close(struct store *s);
 /* The last SQLite error message of this connection (borrowed). */
 const char *store_errmsg(const struct store *s);
 
+/* PRAGMA quick_check again (ds01 health): 0, or -EBADMSG with the first
+ * problem in store_errmsg(). */
+int store_quick_check(struct store *s);
+
+/* quick_check of the file at path through a connection of its own (what is
+ * on disk, not this process' page cache). 0, or -EBADMSG with the first
+ * problem in err. */
+int store_check_file(const char *path, char *err, size_t err_size);
+
 /* The schema version the file is at (after migrations: STORE_SCHEMA_VERSION). */
 int store_schema_version(struct store *s);
 

@@ -33,7 +33,9 @@ wait_for() {
 }
 
 # start_daemon TOPOLOGY [EXTRA ARGS...]: ds01d on $tmp/{state,run,log} with
-# the config in $tmp/etc. TOPOLOGY: a fixture name, or a path to one.
+# the config in $tmp/etc. TOPOLOGY: a fixture name, or a path to one. Docker:
+# $DS01_TEST_DOCKER_SOCKET, else a socket nobody answers (tests that do not
+# need Docker stay apart from the machine's containers).
 start_daemon() {
         local topo=$1
         shift
@@ -42,6 +44,7 @@ start_daemon() {
         DS01_NVML_LIBRARY=$FAKENVML DS01_FAKENVML_TOPOLOGY=$topo \
                 "$DS01D" --config "$tmp/etc/resource-limits.yaml" --state-dir "$tmp/state" \
                 --run-dir "$tmp/run" --log-dir "$tmp/log" --listen 127.0.0.1:0 --foreground \
+                --docker-socket "${DS01_TEST_DOCKER_SOCKET:-$tmp/no-docker.sock}" \
                 "$@" >>"$tmp/ds01d.log" 2>&1 &
         daemon_pid=$!
         wait_for "ds01d to be ready" 20 test -s "$tmp/run/ds01d.port"

@@ -81,9 +81,10 @@ m=$(cat "$tmp/metrics.txt")
 
 # every family the issue names is present with HELP and TYPE
 for f in ds01_exporter_info ds01_gpu_allocated ds01_gpu_equivalents ds01_containers_total \
-        ds01_user_gpus_allocated ds01_user_gpu_equivalents ds01_user_containers \
+        ds01_user_gpus_allocated ds01_user_gpu_equivalents ds01_user_containers_count \
         ds01_user_mig_allocated ds01_events_24h_total ds01_lifecycle_events_total \
-        ds01_state_disk_bytes ds01_gpu_slot_info ds01_mig_slot_info ds01_unmanaged_gpu \
+        ds01_state_disk_bytes ds01_gpu_slot_info ds01_mig_slot_info ds01_unmanaged_gpu_count \
+        ds01_unmanaged_gpu_container ds01_user_cpu_usage_seconds_total ds01_user_memory_current_bytes \
         ds01_unmanaged_gpu_running ds01_unmanaged_gpu_all_access ds01_ssh_sessions_active \
         ds01_ssh_sessions_total ds01_user_group_info ds01_group_members_total \
         ds01_gpu_utilization_percent ds01_gpu_memory_used_bytes ds01_gpu_memory_total_bytes \
@@ -106,7 +107,7 @@ expect_match "lifecycle from the import" 'ds01_lifecycle_events_total\{action="i
 expect_eq "old imported event not in 24h" "" "$(grep 'event_type="container.created"' <<<"$m")"
 expect_eq "lifecycle actions always present" 7 "$(grep -c '^ds01_lifecycle_events_total{' <<<"$m")"
 expect_eq "containers_total combinations" 42 "$(grep -c '^ds01_containers_total{' <<<"$m")"
-expect_match "slot info" 'ds01_gpu_slot_info\{gpu="1",slot="1\.0",gpu_uuid="GPU-[0-9a-f-]+",mig_enabled="true"\} 1' "$m"
+expect_match "slot info" 'ds01_gpu_slot_info\{gpu="1",slot="1",gpu_uuid="GPU-[0-9a-f-]+",mig_enabled="true"\} 1' "$m"
 expect_match "mig slot info" 'ds01_mig_slot_info\{gpu="1",gpu_i_id="11",slot="1\.3",mig_uuid="MIG-[0-9a-f-]+"\} 1' "$m"
 expect_eq "gpus healthy" 2 "$(grep -c '^ds01_gpu_healthy{gpu="[0-1]"} 1' <<<"$m")"
 expect_match "temperature" 'ds01_gpu_temperature_celsius\{gpu="0"\} [0-9]+' "$m"
