@@ -30,6 +30,7 @@ extern const struct cli_command cli_cmd_limits;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_gpu;
 extern const struct cli_command cli_cmd_health;
+extern const struct cli_command cli_cmd_state;
 extern const struct cli_command cli_cmd_queue;
 extern const struct cli_command cli_cmd_reserve;
 extern const struct cli_command cli_cmd_events;

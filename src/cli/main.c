@@ -15,7 +15,7 @@
 
 static const struct cli_command *const commands[] = {
     &cli_cmd_limits,  &cli_cmd_config, &cli_cmd_gpu,    &cli_cmd_queue,
-    &cli_cmd_reserve, &cli_cmd_events, &cli_cmd_health,
+    &cli_cmd_reserve, &cli_cmd_events, &cli_cmd_health, &cli_cmd_state,
 };
 
 int cli_error(const char *fmt, ...)

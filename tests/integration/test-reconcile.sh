@@ -132,6 +132,37 @@ expect_match "gpu.held on stop" "$prefix-job" "$(ds01 events --type gpu.held --j
 ds01 health --quiet
 expect_eq "ds01 health exit" 0 $?
 
+# ds01 state check: agrees now; a container labelled with a slot it holds no
+# allocation for is a disagreement
+"$DS01" state check --state-dir "$tmp/state" >"$tmp/check.out"
+expect_eq "state check agrees" 0 $?
+docker rm -f "$prefix-gpu" >/dev/null
+uuid2=$(DS01_NVML_LIBRARY=$FAKENVML DS01_FAKENVML_TOPOLOGY=$SRC/tests/fixtures/topology/a100x4.yaml \
+        "$DS01" gpu list --json | jq -r '.gpus[3].uuid')
+docker run -d --name "$prefix-labelled" --label "ds01.user=$user" --label ds01.container_type=atomic \
+        --label ds01.gpu.slots=3 --label "ds01.gpu.uuids=$uuid2" \
+        --label ds01.gpu.allocated_at=2026-01-30T14:30:00Z "$image" sleep 300 >/dev/null
+out=$("$DS01" state check --state-dir "$tmp/state")
+expect_eq "state check disagrees" 1 $?
+expect_match "the disagreement" "container '$prefix-labelled' \\(user $user\\) is labelled with slot 3 but holds no allocation" "$out"
+"$DS01" state rebuild --state-dir "$tmp/state" >/dev/null 2>&1
+expect_eq "rebuild refuses while ds01d runs" 1 $?
+
+# the database lost while ds01d is stopped: rebuild restores it from labels
+stop_daemon
+rm -f "$tmp/state/state.db" "$tmp/state/state.db-wal" "$tmp/state/state.db-shm"
+out=$(DS01_NVML_LIBRARY=$FAKENVML DS01_FAKENVML_TOPOLOGY=$SRC/tests/fixtures/topology/a100x4.yaml \
+        "$DS01" state rebuild --state-dir "$tmp/state")
+expect_eq "rebuild exit" 0 $?
+expect_match "rebuild summary" 'rebuilt .*state\.db: 4 slots, 1 allocations' "$out"
+expect_eq "rebuilt allocation" "3|$prefix-labelled|$user|active" \
+        "$(sqlite3 "$db" "SELECT slot || '|' || container || '|' || user || '|' || state FROM allocations")"
+start_daemon a100x4 || exit 1
+expect_eq "status after rebuild" "$prefix-labelled" \
+        "$(ds01 gpu status --json | jq -r '.slots[] | select(.slot == "3") | .container')"
+"$DS01" state check --state-dir "$tmp/state" >/dev/null
+expect_eq "state check agrees after rebuild" 0 $?
+
 stop_daemon
 expect_eq "ds01d exit" 0 $?
 echo "test-reconcile: $pass passed, $fail failed"
