@@ -134,6 +134,66 @@ static void check_state(struct ds01d *d, json_t *checks, json_t *containers)
                     "every allocation's container exists");
 }
 
+/* Every running container put into a cgroup parent (the user's slice, once
+ * created through ds01) has that cgroup on this machine. */
+static void check_slices(struct ds01d *d, json_t *checks, json_t *containers)
+{
+        struct docker_client *c = NULL;
+        size_t i, checked = 0, missing = 0;
+        char first[512] = "";
+        json_t *ct;
+
+        if (!containers || docker_client_new(d->opt.docker_socket, &c) < 0) {
+                add(checks, "user slices", CHECK_FAIL, "cannot list Docker's containers");
+                return;
+        }
+        json_array_foreach(containers, i, ct)
+        {
+                const char *id = json_string_value(json_object_get(ct, "Id"));
+                const char *st = json_string_value(json_object_get(ct, "State"));
+                json_t *inspect = NULL;
+                const char *parent;
+                char path[1024];
+                struct stat sb;
+                bool found;
+                if (!id || !st || !streq(st, "running") ||
+                    docker_container_inspect(c, id, &inspect) < 0)
+                        continue;
+                parent = json_string_value(
+                    json_object_get(json_object_get(inspect, "HostConfig"), "CgroupParent"));
+                if (parent && *parent && !strstr(parent, "..")) {
+                        checked++;
+                        /* cgroup v2, or v1's memory controller; a systemd slice name
+                         * lives under ds01.slice */
+                        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", parent);
+                        found = stat(path, &sb) == 0;
+                        if (!found) {
+                                snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/%s", parent);
+                                found = stat(path, &sb) == 0;
+                        }
+                        if (!found) {
+                                snprintf(path, sizeof(path), "/sys/fs/cgroup/memory/ds01.slice/%s",
+                                         parent);
+                                found = stat(path, &sb) == 0;
+                        }
+                        if (!found && !missing++)
+                                snprintf(first, sizeof(first), "%s (container %.12s)", parent, id);
+                }
+                json_decref(inspect);
+        }
+        docker_client_free(c);
+        if (missing)
+                add(checks, "user slices", CHECK_FAIL,
+                    "%zu running container%s in a cgroup parent that does not exist (first: %s)",
+                    missing, missing == 1 ? " is" : "s are", first);
+        else if (checked)
+                add(checks, "user slices", CHECK_PASS,
+                    "the cgroup parent of all %zu running containers in slices exists", checked);
+        else
+                add(checks, "user slices", CHECK_PASS,
+                    "no running container is in a user slice yet (the ds01 proxy puts them there)");
+}
+
 /* The exporter: GET /health on our own listener answers OK. */
 static void check_exporter(struct ds01d *d, json_t *checks)
 {
@@ -231,6 +291,8 @@ json_t *health_json(struct ds01d *d, bool *ret_docker_up)
         }
         pthread_mutex_unlock(&d->lock);
 
+        if (docker_up)
+                check_slices(d, checks, containers);
         check_exporter(d, checks);
         json_decref(containers);
 

@@ -32,7 +32,7 @@ out=$(ds01 health)
 expect_eq "health exit on the test setup" 0 $?
 expect_match "summary" 'Summary: [0-9]+ passed, 0 failed$' "$out"
 for check in docker "cgroup driver" gpus "state database" "state agrees with Docker" \
-        "event log" "disk space" exporter; do
+        "event log" "disk space" exporter "user slices"; do
         expect_match "check $check passes" "PASS  $check " "$out"
 done
 expect_eq "--quiet prints nothing" "" "$(ds01 health --quiet)"
@@ -69,6 +69,18 @@ stop_daemon
 out=$(ds01 health 2>/dev/null)
 expect_eq "health exit without ds01d" 1 $?
 expect_match "ds01d check fails" 'FAIL  ds01d ' "$out"
+
+# 5. a running container whose cgroup parent is gone fails the slices check
+start_daemon a100x4 || exit 1
+name=ds01test-$$-slice
+if [ -d /sys/fs/cgroup/memory ]; then
+        parent=ds01test-$$-parent
+        docker run -d --name "$name" --cgroup-parent "/$parent" ds01-test-busybox:latest sleep 300 >/dev/null
+        expect_match "slice present" 'PASS  user slices ' "$(ds01 health)"
+        docker rm -f "$name" >/dev/null
+        for dir in /sys/fs/cgroup/*/"$parent"; do rmdir "$dir" 2>/dev/null; done
+fi
+stop_daemon
 
 echo "test-health: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
