@@ -261,7 +261,7 @@ static int exec_wait(struct docker_client *c, const char *exec_id, int64_t deadl
 int docker_exec(struct docker_client *c, const char *id_or_name, const char *const *argv,
                 long timeout_ms, int *ret_exit_code, char **ret_output)
 {
-        _cleanup_free_ char *exec_id = NULL;
+        char *exec_id = NULL;
         struct strbuf out;
         struct demux d = {.out = &out};
         int64_t deadline;
@@ -280,10 +280,12 @@ int docker_exec(struct docker_client *c, const char *id_or_name, const char *con
         strbuf_init(&out, DOCKER_EXEC_MAX_OUTPUT);
 
         r = exec_create(c, id_or_name, argv, deadline, &exec_id);
-        if (r >= 0)
+        if (r >= 0) {
                 r = exec_start(c, exec_id, deadline, &d);
-        if (r >= 0)
-                r = exec_wait(c, exec_id, deadline, &code);
+                if (r >= 0)
+                        r = exec_wait(c, exec_id, deadline, &code);
+                free(exec_id);
+        }
         if (r < 0) {
                 strbuf_release(&out);
                 return r;

@@ -568,7 +568,8 @@ static int container_call(struct docker_client *c, const char *method, const cha
 static int expect_type(struct docker_client *c, json_t *j, json_type type, const char *what,
                        json_t **ret)
 {
-        if (json_typeof(j) != type) {
+        /* NULL: a 304 where none belongs. */
+        if (!j || json_typeof(j) != type) {
                 json_decref(j);
                 return docker_set_error(c, -EBADMSG, "Docker's %s answer has the wrong JSON type",
                                         what);

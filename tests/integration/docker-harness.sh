@@ -6,7 +6,9 @@
 #                                      runc-backed "nvidia" runtime, and the test
 #                                      image ds01-test-busybox:latest (docker
 #                                      import of busybox-static, label
-#                                      ds01.test=true). Idempotent.
+#                                      ds01.test=true). Idempotent. Also
+#                                      removes containers named
+#                                      ds01test-<pid>-... whose process is gone.
 #   docker-harness.sh run CMD [ARG...] ensure, then exec CMD (how CTest runs
 #                                      the Docker tests).
 #   docker-harness.sh cleanup PREFIX   removes (-f -v) every container whose
@@ -207,6 +209,19 @@ _h_build_image() {
         }
 }
 
+# Containers named ds01test-<pid>-... whose test process is gone (killed by
+# a timeout before its teardown ran).
+_h_remove_stale() {
+        local id name pid n=0
+        while read -r id name; do
+                [[ $name =~ ^ds01test-([0-9]+)- ]] || continue
+                pid=${BASH_REMATCH[1]}
+                kill -0 "$pid" 2>/dev/null && continue
+                _h_docker rm -f -v "$id" >/dev/null 2>&1 && n=$((n + 1))
+        done < <(_h_docker ps -a --no-trunc --format '{{.ID}} {{.Names}}' 2>/dev/null)
+        [ $n -eq 0 ] || _h_say "removed $n stale container(s) of test processes that are gone"
+}
+
 _h_ensure_locked() {
         if ! command -v dockerd >/dev/null 2>&1; then
                 _h_apt_install docker.io || return 1
@@ -227,6 +242,8 @@ _h_ensure_locked() {
         fi
         _h_ensure_nvidia_runtime || return 1
         _h_say "runtimes: $(_h_docker info --format '{{json .Runtimes}}' | jq -c 'keys')"
+
+        _h_remove_stale
 
         if _h_image_ok; then
                 _h_say "image $DS01_TEST_DOCKER_IMAGE present"
