@@ -26,6 +26,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "docker/classify.h"
+#include "docker/host-lookup.h"
 #include "docker/docker.h"
 #include "gpu/gpu.h"
 #include "store/store.h"
@@ -54,40 +55,6 @@ static void state_help(FILE *f)
               "  -h, --help                show this help\n",
               f);
 }
-
-static int lk_uid_to_name(void *ud, unsigned uid, char *buf, size_t size)
-{
-        struct passwd pw, *p = NULL;
-        char tmp[16384];
-        if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &p) != 0 || !p)
-                return -ENOENT;
-        return strscpy(buf, size, pw.pw_name) < 0 ? -ENOBUFS : 0;
-}
-
-static int lk_name_to_uid(void *ud, const char *name, unsigned *ret)
-{
-        struct passwd pw, *p = NULL;
-        char tmp[16384];
-        if (getpwnam_r(name, &pw, tmp, sizeof(tmp), &p) != 0 || !p)
-                return -ENOENT;
-        *ret = pw.pw_uid;
-        return 0;
-}
-
-static int lk_path_owner(void *ud, const char *path, unsigned *ret)
-{
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return -errno;
-        *ret = st.st_uid;
-        return 0;
-}
-
-static const struct classify_lookup lookup = {
-    .uid_to_name = lk_uid_to_name,
-    .name_to_uid = lk_name_to_uid,
-    .path_owner = lk_path_owner,
-};
 
 /* Every container Docker has, classified. */
 static int docker_containers(const char *socket, struct container_class **ret, size_t *ret_n)
@@ -119,7 +86,7 @@ static int docker_containers(const char *socket, struct container_class **ret, s
                 json_t *inspect = NULL;
                 if (!id || docker_container_inspect(c, id, &inspect) < 0)
                         continue;
-                if (container_classify(inspect, &lookup, &cc[n]) >= 0)
+                if (container_classify(inspect, &classify_host_lookup, &cc[n]) >= 0)
                         n++;
                 json_decref(inspect);
         }

@@ -23,6 +23,7 @@
 
 #include "daemon/daemon.h"
 #include "docker/classify.h"
+#include "docker/host-lookup.h"
 #include "docker/docker.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -30,42 +31,6 @@
 
 #define FULL_PASS_US (30 * 1000000LL)
 #define PENDING_MAX  4096
-
-/* ---- lookups for the classifier (NSS and lstat) ---- */
-
-static int lk_uid_to_name(void *ud, unsigned uid, char *buf, size_t size)
-{
-        struct passwd pw, *p = NULL;
-        char tmp[16384];
-        if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &p) != 0 || !p)
-                return -ENOENT;
-        return strscpy(buf, size, pw.pw_name) < 0 ? -ENOBUFS : 0;
-}
-
-static int lk_name_to_uid(void *ud, const char *name, unsigned *ret)
-{
-        struct passwd pw, *p = NULL;
-        char tmp[16384];
-        if (getpwnam_r(name, &pw, tmp, sizeof(tmp), &p) != 0 || !p)
-                return -ENOENT;
-        *ret = pw.pw_uid;
-        return 0;
-}
-
-static int lk_path_owner(void *ud, const char *path, unsigned *ret)
-{
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return -errno;
-        *ret = st.st_uid;
-        return 0;
-}
-
-static const struct classify_lookup lookup = {
-    .uid_to_name = lk_uid_to_name,
-    .name_to_uid = lk_name_to_uid,
-    .path_owner = lk_path_owner,
-};
 
 /* ---- the events thread: queue ids, wake the main loop ---- */
 
@@ -383,7 +348,7 @@ static void reconcile_one(struct ds01d *d, const char *id)
                 recompute_unmanaged_slots(d);
                 return;
         }
-        r = container_classify(inspect, &lookup, &cc);
+        r = container_classify(inspect, &classify_host_lookup, &cc);
         json_decref(inspect);
         if (r < 0)
                 return;
