@@ -214,20 +214,6 @@ static enum MHD_Result h_status(struct ds01d *d, struct MHD_Connection *conn)
         return reply(conn, 200, j);
 }
 
-static json_t *grant_json(struct ds01d *d, const char *container, const char *user,
-                          const struct alloc_result *res)
-{
-        json_t *slots = json_array();
-        for (size_t i = 0; i < res->n_slots; i++) {
-                const struct slot_view *v = &d->slots[res->slots[i]];
-                json_array_append_new(slots, json_pack("{s:s, s:s, s:f}", "slot", v->name, "uuid",
-                                                       v->uuid, "gpu_equivalents", v->weight));
-        }
-        return json_pack("{s:s, s:s, s:o, s:f, s:b, s:i}", "container", container, "user", user,
-                         "slots", slots, "gpu_equivalents", res->weight, "existing", res->existing,
-                         "queued_seconds", 0);
-}
-
 static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                                   struct request_ctx *rc)
 {
@@ -313,7 +299,7 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                                    "the allocation could not be recorded; see the ds01d log");
         }
         if (res.code == ALLOC_OK) {
-                json_t *ans = grant_json(d, p.container, p.user, &res);
+                json_t *ans = state_grant_json(d, p.container, p.user, &res, json_integer(0));
                 json_object_set_new(ans, "decision_us", json_integer(d->last_decide_us));
                 json_object_set_new(ans, "total_us", json_integer(decision_us));
                 pthread_mutex_unlock(&d->lock);
@@ -547,15 +533,10 @@ static enum MHD_Result h_queue_cancel(struct ds01d *d, struct MHD_Connection *co
                 daemon_event(d, "queue.left", q.user,
                              json_pack("{s:s, s:I, s:s}", "container", q.container, "queue_id",
                                        (json_int_t)id, "reason", by));
-                r = store_commit(d->store);
         }
-        if (r < 0) {
-                (void)store_rollback(d->store);
-                daemon_events_drop(d);
-        } else {
-                daemon_events_flush(d);
+        r = state_commit(d, r);
+        if (r >= 0)
                 state_tick(d); /* answers a waiting caller */
-        }
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
                 return reply_error(conn, 500, "INTERNAL", "cannot cancel: see the ds01d log");
@@ -690,12 +671,7 @@ static enum MHD_Result h_reserve_add(struct ds01d *d, struct MHD_Connection *con
                                        (json_int_t)sr.id, "user", sr.user, "group", sr.group,
                                        "slots", sr.slots, "start", json_time_us(sr.start * 1000000),
                                        "end", json_time_us(sr.end * 1000000), "by", rc->user));
-        if (r >= 0 && (r = store_commit(d->store)) >= 0)
-                daemon_events_flush(d);
-        else {
-                (void)store_rollback(d->store);
-                daemon_events_drop(d);
-        }
+        r = state_commit(d, r);
         ans = r >= 0 ? reservation_json(&sr, now_us() / 1000000) : NULL;
         pthread_mutex_unlock(&d->lock);
         json_decref(b);
@@ -728,13 +704,9 @@ static enum MHD_Result h_reserve_remove(struct ds01d *d, struct MHD_Connection *
         if (r >= 0)
                 daemon_event(d, "reservation.removed", NULL,
                              json_pack("{s:I, s:s}", "id", (json_int_t)id, "by", rc->user));
-        if (r >= 0 && (r = store_commit(d->store)) >= 0) {
-                daemon_events_flush(d);
+        r = state_commit(d, r);
+        if (r >= 0)
                 state_tick(d);
-        } else {
-                (void)store_rollback(d->store);
-                daemon_events_drop(d);
-        }
         pthread_mutex_unlock(&d->lock);
         if (r == -ENOENT)
                 return reply_error(conn, 404, "NOT_FOUND", "no reservation %s (ds01 reserve list)",
@@ -863,10 +835,7 @@ static enum MHD_Result h_events_import(struct ds01d *d, struct MHD_Connection *c
                 }
                 p = nl ? nl + 1 : NULL;
         }
-        if (r >= 0)
-                r = store_commit(d->store);
-        else
-                (void)store_rollback(d->store);
+        r = state_commit(d, r);
         metrics_events_invalidate(d); /* imported events may fall in the last 24 h */
         pthread_mutex_unlock(&d->lock);
         if (r < 0)

@@ -203,6 +203,16 @@ int state_queue_join(struct ds01d *d, const struct alloc_params *p, int64_t dead
                      int64_t *ret_id);
 void state_tick(struct ds01d *d);
 
+/* The answer to a granted allocation (POST /v1/allocations); queued_seconds
+ * is stolen. */
+json_t *state_grant_json(const struct ds01d *d, const char *container, const char *user,
+                         const struct alloc_result *res, json_t *queued_seconds);
+
+/* End the transaction opened with store_begin: COMMIT when r >= 0 (then the
+ * events written in it go to events.jsonl), else ROLLBACK (and they are
+ * dropped). Returns r, or the COMMIT's error. */
+int state_commit(struct ds01d *d, int r);
+
 /* The slot index of a name in d->slots, or -1. */
 int state_slot_index(const struct ds01d *d, const char *name);
 

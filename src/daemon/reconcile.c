@@ -290,12 +290,7 @@ static void follow_allocations(struct ds01d *d, const char *id, const char *name
                         daemon_event(d, event, a[i].user,
                                      json_pack("{s:s, s:[s], s:s}", "container", a[i].container,
                                                "slots", a[i].slot, "reason", why));
-                if (r >= 0 && (r = store_commit(d->store)) >= 0)
-                        daemon_events_flush(d);
-                else {
-                        (void)store_rollback(d->store);
-                        daemon_events_drop(d);
-                }
+                (void)state_commit(d, r);
         }
         free(a);
 }

@@ -248,7 +248,15 @@ static json_t *slots_json(const struct ds01d *d, const struct alloc_result *res)
         return a;
 }
 
-static int commit_or_rollback(struct ds01d *d, int r)
+json_t *state_grant_json(const struct ds01d *d, const char *container, const char *user,
+                         const struct alloc_result *res, json_t *queued_seconds)
+{
+        return json_pack("{s:s, s:s, s:o, s:f, s:b, s:o}", "container", container, "user", user,
+                         "slots", slots_json(d, res), "gpu_equivalents", res->weight, "existing",
+                         res->existing, "queued_seconds", queued_seconds);
+}
+
+int state_commit(struct ds01d *d, int r)
 {
         if (r >= 0) {
                 r = store_commit(d->store);
@@ -292,7 +300,7 @@ static int write_grant(struct ds01d *d, const struct alloc_params *p,
                                        "slots", slots_json(d, res), "gpu_equivalents", res->weight,
                                        "state", store_alloc_state_name(state), "reason", why, "by",
                                        p->caller ? p->caller : ""));
-        return commit_or_rollback(d, r);
+        return state_commit(d, r);
 }
 
 static int decide(struct ds01d *d, const struct alloc_params *p, struct gathered *g,
@@ -357,7 +365,7 @@ int state_allocate(struct ds01d *d, const struct alloc_params *p, struct alloc_r
                                         break;
                         }
                 if (any)
-                        r = commit_or_rollback(d, r);
+                        r = state_commit(d, r);
         } else if (res->code == ALLOC_OK) {
                 r = write_grant(d, p, res, STORE_ALLOC_ACTIVE, 0, "allocated");
                 if (r == -EEXIST) {
@@ -405,7 +413,7 @@ int state_release(struct ds01d *d, const char *container, const char *reason, js
                 daemon_event(d, "gpu.released", rows[0].user,
                              json_pack("{s:s, s:O, s:s}", "container", rows[0].container, "slots",
                                        released, "reason", reason));
-        r = commit_or_rollback(d, r);
+        r = state_commit(d, r);
         free(rows);
         if (r < 0) {
                 json_decref(released);
@@ -452,7 +460,7 @@ int state_sync_config_reservations(struct ds01d *d)
                 }
                 user_limits_release(&ul);
         }
-        return commit_or_rollback(d, r);
+        return state_commit(d, r);
 }
 
 /* ---- queue ---- */
@@ -516,7 +524,7 @@ int state_queue_join(struct ds01d *d, const struct alloc_params *p, int64_t dead
                              json_pack("{s:s, s:I, s:i, s:b}", "container", p->container,
                                        "queue_id", (json_int_t)q.id, "count", p->count, "full",
                                        p->full));
-        r = commit_or_rollback(d, r);
+        r = state_commit(d, r);
         if (r >= 0)
                 *ret_id = q.id;
         return r;
@@ -579,7 +587,7 @@ static void set_queue_state(struct ds01d *d, const struct store_queue_entry *q,
                 daemon_event(d, event, q->user,
                              json_pack("{s:s, s:I, s:s}", "container", q->container, "queue_id",
                                        (json_int_t)q->id, "reason", why));
-        (void)commit_or_rollback(d, r);
+        (void)state_commit(d, r);
 }
 
 /* Offer free slots to waiting entries in queue order; the head first. */
@@ -629,12 +637,11 @@ static void queue_grant(struct ds01d *d)
                 if (r >= 0) {
                         set_queue_state(d, e, STORE_QUEUE_GRANTED, "queue.granted", "slot free");
                         if (w) {
-                                json_t *ans = json_pack(
-                                    "{s:s, s:s, s:o, s:f, s:b, s:f}", "container", e->container,
-                                    "user", e->user, "slots", slots_json(d, &res),
-                                    "gpu_equivalents", res.weight, "existing", false,
-                                    "queued_seconds", (double)(now - w->since) / 1e6);
-                                waiter_finish(d, w, 200, ans);
+                                res.existing = false;
+                                waiter_finish(
+                                    d, w, 200,
+                                    state_grant_json(d, e->container, e->user, &res,
+                                                     json_real((double)(now - w->since) / 1e6)));
                         }
                 }
                 gathered_release(&g);
@@ -673,7 +680,7 @@ static void expire_allocations(struct ds01d *d)
                         daemon_event(d, "gpu.released", rows[i].user,
                                      json_pack("{s:s, s:[s], s:s}", "container", rows[i].container,
                                                "slots", rows[i].slot, "reason", why));
-                (void)commit_or_rollback(d, r);
+                (void)state_commit(d, r);
         }
         free(rows);
 }
