@@ -303,16 +303,14 @@ static int write_grant(struct ds01d *d, const struct alloc_params *p,
         return state_commit(d, r);
 }
 
-static int decide(struct ds01d *d, const struct alloc_params *p, struct gathered *g,
+/* Decide on what gather() read into g. */
+static int decide(struct ds01d *d, const struct alloc_params *p, const struct gathered *g,
                   struct alloc_result *res)
 {
         struct user_limits ul = {0};
         struct alloc_input in = {0};
         int r;
 
-        r = gather(d, g);
-        if (r < 0)
-                return r;
         r = state_user_limits(d, p->user, &ul);
         if (r < 0)
                 return r;
@@ -343,7 +341,9 @@ int state_allocate(struct ds01d *d, const struct alloc_params *p, struct alloc_r
         int64_t t0 = now_us();
         int r;
 
-        r = decide(d, p, &g, res);
+        r = gather(d, &g);
+        if (r >= 0)
+                r = decide(d, p, &g, res);
         d->last_decide_us = now_us() - t0;
         if (r < 0) {
                 gathered_release(&g);
@@ -597,10 +597,13 @@ static void queue_grant(struct ds01d *d)
         struct alloc_queue_entry *o = NULL;
         double *usage = NULL;
         size_t n = 0;
+        struct gathered g = {0};
+        bool fresh = false; /* g reflects the allocations now */
         int64_t now = now_us();
 
         if (queue_in_order(d, &q, &n, &o, &usage) < 0)
                 return;
+        /* read the state once, and again only after a grant changed it */
         for (size_t k = 0; k < n; k++) {
                 struct store_queue_entry *e = &q[o[k].id];
                 struct alloc_params p = {.user = e->user,
@@ -609,15 +612,18 @@ static void queue_grant(struct ds01d *d)
                                          .full = e->full,
                                          .caller = "queue"};
                 struct alloc_result res;
-                struct gathered g;
                 struct waiter *w = find_waiter(d, e->id);
                 int r;
 
-                r = decide(d, &p, &g, &res);
-                if (r < 0 || res.code == ALLOC_NO_CAPACITY) {
+                if (!fresh) {
                         gathered_release(&g);
-                        continue;
+                        if (gather(d, &g) < 0)
+                                break;
+                        fresh = true;
                 }
+                r = decide(d, &p, &g, &res);
+                if (r < 0 || res.code == ALLOC_NO_CAPACITY)
+                        continue;
                 if (res.code != ALLOC_OK) {
                         /* the limits changed while it waited: tell the caller why */
                         set_queue_state(d, e, STORE_QUEUE_LEFT, "queue.left", res.reason);
@@ -626,7 +632,6 @@ static void queue_grant(struct ds01d *d)
                                               json_pack("{s:s, s:s}", "error",
                                                         alloc_code_name(res.code), "message",
                                                         res.reason));
-                        gathered_release(&g);
                         continue;
                 }
                 /* granted: active for a caller still waiting, else a claim kept
@@ -634,6 +639,7 @@ static void queue_grant(struct ds01d *d)
                 r = write_grant(d, &p, &res, w ? STORE_ALLOC_ACTIVE : STORE_ALLOC_PENDING,
                                 w ? 0 : now + d->settings.queue_claim_window * 1000000,
                                 "granted from the queue");
+                fresh = false;
                 if (r >= 0) {
                         set_queue_state(d, e, STORE_QUEUE_GRANTED, "queue.granted", "slot free");
                         if (w) {
@@ -644,8 +650,8 @@ static void queue_grant(struct ds01d *d)
                                                      json_real((double)(now - w->since) / 1e6)));
                         }
                 }
-                gathered_release(&g);
         }
+        gathered_release(&g);
         free(q);
         free(o);
         free(usage);
