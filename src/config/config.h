@@ -117,6 +117,8 @@ enum gpu_allocation_key {
         GA_ALLOW_MULTI_MIG,
         GA_QUEUE_CLAIM_WINDOW,
         GA_QUEUE_USAGE_HALF_LIFE,
+        GA_ATTACH,
+        GA_WAIT,
         GA__MAX,
 };
 
@@ -140,6 +142,10 @@ enum bare_metal_key {
 enum access_key {
         AC_ADMIN_USERS,
         AC_ADMIN_GROUP,
+        AC_ENFORCEMENT_MODE,
+        AC_UNOWNED,
+        AC_ALLOWED_BIND_PATHS,
+        AC_FORCE_USER_WITH_BINDS,
         AC__MAX,
 };
 

@@ -454,6 +454,21 @@ void config_global_settings(const struct config *c, struct global_settings *ret)
         g.admin_group = c->access[AC_ADMIN_GROUP].state == CFG_SET ? c->access[AC_ADMIN_GROUP].s
                                                                    : DEFAULT_ADMIN_GROUP;
         g.admin_users = c->access[AC_ADMIN_USERS].list;
+        g.enforcement_mode = c->access[AC_ENFORCEMENT_MODE].state == CFG_SET
+                                 ? c->access[AC_ENFORCEMENT_MODE].s
+                                 : "full";
+        g.unowned_allow =
+            c->access[AC_UNOWNED].state == CFG_SET && streq(c->access[AC_UNOWNED].s, "allow");
+        g.allowed_bind_paths_set = c->access[AC_ALLOWED_BIND_PATHS].state == CFG_SET;
+        if (g.allowed_bind_paths_set) {
+                g.allowed_bind_paths = c->access[AC_ALLOWED_BIND_PATHS].list;
+                g.n_allowed_bind_paths = c->access[AC_ALLOWED_BIND_PATHS].n_list;
+        }
+        g.force_user_with_binds = c->access[AC_FORCE_USER_WITH_BINDS].state != CFG_SET ||
+                                  c->access[AC_FORCE_USER_WITH_BINDS].b;
+        g.attach_nvidia_runtime = c->gpu_allocation[GA_ATTACH].state == CFG_SET &&
+                                  streq(c->gpu_allocation[GA_ATTACH].s, "nvidia_runtime");
+        g.proxy_wait = global_duration(&c->gpu_allocation[GA_WAIT], DEFAULT_PROXY_WAIT);
         g.n_admin_users = c->access[AC_ADMIN_USERS].n_list;
 
         g.bare_metal_admin_group = c->bare_metal[BM_ADMIN_GROUP].state == CFG_SET

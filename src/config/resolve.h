@@ -142,7 +142,15 @@ struct global_settings {
         int64_t queue_claim_window;         /* seconds; default 120 */
         int64_t queue_usage_half_life;      /* seconds; default 24 h */
         const char *admin_group;            /* access_control; default "ds01-admin"; borrowed */
-        char *const *admin_users;           /* borrowed; may be NULL */
+        const char *enforcement_mode;       /* "full" (default), "monitoring", "disabled" */
+        bool unowned_allow;                 /* access_control.unowned: allow */
+        bool allowed_bind_paths_set;        /* false: the default ["~"] */
+        char *const *allowed_bind_paths;    /* borrowed */
+        size_t n_allowed_bind_paths;
+        bool force_user_with_binds; /* default true */
+        bool attach_nvidia_runtime; /* gpu_allocation.attach: nvidia_runtime */
+        int64_t proxy_wait;         /* gpu_allocation.wait_s; default 180 */
+        char *const *admin_users;   /* borrowed; may be NULL */
         size_t n_admin_users;
         const char *bare_metal_admin_group;   /* default: admin_group */
         char *const *bare_metal_exempt_users; /* borrowed */
@@ -163,6 +171,7 @@ struct global_settings {
 #define DEFAULT_QUEUE_CLAIM_WINDOW         120
 #define DEFAULT_QUEUE_USAGE_HALF_LIFE      (24 * 3600)
 #define DEFAULT_ADMIN_GROUP                "ds01-admin"
+#define DEFAULT_PROXY_WAIT                 180
 #define DEFAULT_GRANT_DURATION             (24 * 3600)
 #define DEFAULT_INFRASTRUCTURE_LABEL       "ds01.protected"
 

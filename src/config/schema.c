@@ -226,6 +226,12 @@ static const struct cfg_key gpu_allocation_keys[] = {
         "how long a slot freed for the head of the queue is kept for it, in seconds; default 120"),
     KEY("queue_usage_half_life_h", GA_QUEUE_USAGE_HALF_LIFE, CFG_DURATION, 0, SEC_PER_HOUR, 0, 0,
         "half-life of past GPU-hours in the queue order, in hours; default 24"),
+    KEY_S("attach", GA_ATTACH, "device_requests|nvidia_runtime",
+          "how the proxy gives a container its GPUs: device_requests (default) or "
+          "nvidia_runtime"),
+    KEY("wait_s", GA_WAIT, CFG_DURATION, 0, 1, 0, 0,
+        "how long a create through the proxy waits in the queue for a GPU, in seconds; "
+        "default 180"),
     IGNORED("strategy"),
     IGNORED("allocation_method"),
     IGNORED("enable_mig"),
@@ -272,6 +278,15 @@ static const struct cfg_key access_keys[] = {
         "users with admin rights in ds01"),
     KEY("admin_group", AC_ADMIN_GROUP, CFG_STRING, 0, 0, 0, 0,
         "Unix group whose members are ds01 admins; default ds01-admin"),
+    KEY_S("enforcement_mode", AC_ENFORCEMENT_MODE, "full|monitoring|disabled",
+          "the Docker proxy's policy: full (default), monitoring (log, allow) or disabled"),
+    KEY_S("unowned", AC_UNOWNED, "deny|allow",
+          "containers with no known owner: deny (default) or allow (with an event)"),
+    KEY("allowed_bind_paths", AC_ALLOWED_BIND_PATHS, CFG_STRING_LIST, 0, 0, 0, 0,
+        "host folders users may bind-mount (~ = the user's home, {user} = the login name); "
+        "[] allows none; default [\"~\"]"),
+    KEY("force_user_with_binds", AC_FORCE_USER_WITH_BINDS, CFG_BOOL, 0, 0, 0, 0,
+        "run containers with host binds as the caller's uid:gid; default true"),
     KEY("wrapper", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0,
         "settings of the old docker CLI wrapper; no effect in ds01"),
 };
