@@ -187,6 +187,7 @@ enum stmt_id {
         STMT_ALLOC_INSERT,
         STMT_ALLOC_UPDATE,
         STMT_ALLOC_SET_CONTAINER_ID,
+        STMT_ALLOC_BIND,
         STMT_CONTAINER_UPSERT,
         STMT_CONTAINER_LIST,
         STMT_CONTAINER_LIST_USER,
@@ -233,6 +234,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_ALLOC_SET_CONTAINER_ID] =
         "UPDATE allocations SET container_id = ?2, updated = ?3 "
         "WHERE container = ?1 AND state <> 'released' AND container_id IS NOT ?2",
+    [STMT_ALLOC_BIND] = "UPDATE allocations SET container = ?2, container_id = ?3, updated = ?4 "
+                        "WHERE container = ?1 AND state <> 'released'",
     [STMT_CONTAINER_UPSERT] =
         "INSERT INTO containers (" CONTAINER_COLUMNS ") "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -1353,6 +1356,31 @@ int store_alloc_set_container_id(struct store *s, const char *container, const c
         bind_text(&b, 1, container);
         bind_text(&b, 2, container_id);
         bind_int64(&b, 3, now);
+        if (b.rc != SQLITE_OK)
+                return sql_error(s, b.rc);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db);
+}
+
+int store_alloc_bind(struct store *s, const char *key, const char *name, const char *container_id,
+                     int64_t now)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct binder b;
+        int r;
+
+        if (isempty(key) || isempty(name) || isempty(container_id))
+                return set_error(s, -EINVAL, "no container given");
+        r = stmt_get(s, STMT_ALLOC_BIND, &st);
+        if (r < 0)
+                return r;
+        b = (struct binder){.st = st};
+        bind_text(&b, 1, key);
+        bind_text(&b, 2, name);
+        bind_text(&b, 3, container_id);
+        bind_int64(&b, 4, now);
         if (b.rc != SQLITE_OK)
                 return sql_error(s, b.rc);
         r = step_done(s, st);

@@ -119,6 +119,12 @@ int store_alloc_update(struct store *s, int64_t id, enum store_alloc_state state
 int store_alloc_set_container_id(struct store *s, const char *container, const char *container_id,
                                  int64_t now);
 
+/* The allocations made under key (a placeholder or the name asked for) now
+ * belong to the container Docker created: its name and id. Returns how many
+ * rows changed (>= 0). */
+int store_alloc_bind(struct store *s, const char *key, const char *name, const char *container_id,
+                     int64_t now);
+
 struct store_alloc_filter {
         const char *user;      /* NULL: all users */
         const char *container; /* NULL: all; matches container or container_id */
