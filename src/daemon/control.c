@@ -101,6 +101,20 @@ static bool in_admin_group(const char *user, gid_t primary, const char *group)
         return false;
 }
 
+bool daemon_is_admin(struct ds01d *d, const char *user, uid_t uid, gid_t gid)
+{
+        bool admin = uid == 0;
+
+        pthread_mutex_lock(&d->lock);
+        for (size_t i = 0; !admin && i < d->settings.n_admin_users; i++)
+                if (streq(d->settings.admin_users[i], user))
+                        admin = true;
+        if (!admin)
+                admin = in_admin_group(user, gid, d->settings.admin_group);
+        pthread_mutex_unlock(&d->lock);
+        return admin;
+}
+
 static int identify(struct ds01d *d, struct MHD_Connection *conn, struct request_ctx *rc)
 {
         const union MHD_ConnectionInfo *ci =
@@ -354,7 +368,10 @@ void waiter_finish(struct ds01d *d, struct waiter *w, unsigned status, json_t *a
         w->done = true;
         w->status = status;
         w->answer = answer;
-        MHD_resume_connection(w->conn);
+        if (w->conn)
+                MHD_resume_connection(w->conn);
+        else if (w->cond)
+                pthread_cond_broadcast(w->cond);
 }
 
 static void waiter_unlink(struct ds01d *d, struct waiter *w)

@@ -23,6 +23,7 @@
 #include "util/strbuf.h"
 
 struct eventlog;
+struct proxy;
 struct docker_client;
 struct docker_events;
 struct MHD_Daemon;
@@ -96,10 +97,11 @@ enum {
 struct waiter {
         struct waiter *next;
         int64_t queue_id;
-        struct MHD_Connection *conn;
-        int fd;           /* the connection's socket, to notice a hang-up */
-        int64_t deadline; /* microseconds */
-        int64_t since;    /* microseconds, when it joined */
+        struct MHD_Connection *conn; /* a control API caller, or NULL */
+        pthread_cond_t *cond;        /* a proxy caller: signalled when done */
+        int fd;                      /* the connection's socket, to notice a hang-up */
+        int64_t deadline;            /* microseconds */
+        int64_t since;               /* microseconds, when it joined */
         /* The answer, filled when it is granted or gives up, then resumed. */
         bool done;
         unsigned status;
@@ -147,6 +149,13 @@ struct ds01d {
         struct unmanaged *unmanaged;
         size_t n_unmanaged;
         struct waiter *waiters;
+        struct proxy *proxy; /* the Docker API proxy on <run-dir>/docker.sock */
+        /* auth.denied lines in events.jsonl: at most AUTH_DENIED_BURST per
+         * user and minute (proxy-glue.c) */
+        pthread_mutex_t denied_lock;
+        struct denied_rate *denied;
+        size_t n_denied;
+        uint64_t denied_suppressed;
         bool stopping;
         uint64_t event_errors;
         int64_t last_usage;     /* microseconds of the last usage sample */
@@ -253,6 +262,15 @@ json_t *health_json(struct ds01d *d, bool *ret_docker_up);
 
 int control_start(struct ds01d *d);
 void control_stop(struct ds01d *d);
+
+/* Is this caller an admin: uid 0, access_control.admin_users or a member of
+ * access_control.admin_group. Takes d->lock. */
+bool daemon_is_admin(struct ds01d *d, const char *user, uid_t uid, gid_t gid);
+
+/* ---- the Docker API proxy (proxy-glue.c) ---- */
+
+int proxy_glue_start(struct ds01d *d);
+void proxy_glue_stop(struct ds01d *d);
 
 /* ---- reload (main.c) ---- */
 

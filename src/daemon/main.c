@@ -388,6 +388,9 @@ static int run(struct ds01d *d)
         r = control_start(d);
         if (r < 0)
                 goto out;
+        r = proxy_glue_start(d);
+        if (r < 0)
+                goto out;
         r = http_start(d);
         if (r < 0)
                 goto out;
@@ -459,6 +462,7 @@ out:
                                       json_pack("{s:s, s:s}", "error", "UNAVAILABLE", "message",
                                                 "ds01d is stopping; ask again when it is back"));
         pthread_mutex_unlock(&d->lock);
+        proxy_glue_stop(d);
         http_stop(d);
         control_stop(d);
         reconcile_stop(d);
