@@ -150,6 +150,7 @@ struct ds01d {
         size_t n_unmanaged;
         struct waiter *waiters;
         struct proxy *proxy; /* the Docker API proxy on <run-dir>/docker.sock */
+        uint64_t config_gen; /* bumped by each reload (atomic): proxy callers re-read */
         /* auth.denied lines in events.jsonl: at most AUTH_DENIED_BURST per
          * user and minute (proxy-glue.c) */
         pthread_mutex_t denied_lock;

@@ -214,6 +214,7 @@ int daemon_reload(struct ds01d *d, json_t **ret_diags)
                 config_free(d->config);
                 d->config = c;
                 config_global_settings(d->config, &d->settings);
+                __atomic_add_fetch(&d->config_gen, 1, __ATOMIC_RELEASE);
                 (void)state_sync_config_reservations(d);
                 daemon_event_now(d, "config.reloaded", NULL,
                                  json_pack("{s:s}", "path", d->opt.config_path));

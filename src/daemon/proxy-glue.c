@@ -36,6 +36,12 @@ static uint64_t size_bytes(const struct size_limit *l)
         return l->set && !l->unlimited ? l->bytes : 0;
 }
 
+static uint64_t h_generation(void *ud)
+{
+        struct ds01d *d = ud;
+        return __atomic_load_n(&d->config_gen, __ATOMIC_ACQUIRE);
+}
+
 static int h_user_info(void *ud, const char *user, uid_t uid, gid_t gid, struct proxy_user *ret)
 {
         struct ds01d *d = ud;
@@ -444,6 +450,7 @@ int proxy_glue_start(struct ds01d *d)
 {
         struct proxy_hooks hooks = {
             .ud = d,
+            .generation = h_generation,
             .user_info = h_user_info,
             .gpu_allocate = h_gpu_allocate,
             .gpu_bind = h_gpu_bind,

@@ -14,6 +14,7 @@
 
 #include "proxy/http-head.h"
 #include "util/macro.h"
+#include "util/strbuf.h"
 
 static bool is_tchar(unsigned char c)
 {
@@ -285,4 +286,100 @@ int http_request_head_parse(const char *buf, size_t len, struct http_request_hea
         h->head_len = head_len;
         h->keep_alive = http_should_keep_alive(&p);
         return 0;
+}
+
+enum {
+        CH_SIZE = 0, /* hex digits, then CR */
+        CH_SIZE_LF,
+        CH_DATA,
+        CH_DATA_CR,
+        CH_DATA_LF,
+        CH_LAST_CR, /* after "0\r\n": the empty line */
+        CH_LAST_LF,
+        CH_DONE,
+};
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+ssize_t chunked_feed(struct chunked_decoder *d, const char *buf, size_t len, bool *done,
+                     struct strbuf *out)
+{
+        size_t i = 0;
+
+        *done = d->state == CH_DONE;
+        while (i < len && d->state != CH_DONE) {
+                char c = buf[i];
+                switch (d->state) {
+                case CH_SIZE: {
+                        int v = hexval(c);
+                        if (v >= 0) {
+                                if (++d->digits > 15)
+                                        return -EINVAL;
+                                d->left = d->left * 16 + (uint64_t)v;
+                                i++;
+                                break;
+                        }
+                        if (c != '\r' || d->digits == 0)
+                                return -EINVAL;
+                        d->state = CH_SIZE_LF;
+                        i++;
+                        break;
+                }
+                case CH_SIZE_LF:
+                        if (c != '\n')
+                                return -EINVAL;
+                        i++;
+                        d->state = d->left == 0 ? CH_LAST_CR : CH_DATA;
+                        break;
+                case CH_DATA: {
+                        size_t n = (size_t)MIN((uint64_t)(len - i), d->left);
+                        if (out && strbuf_append(out, buf + i, n) < 0)
+                                return -E2BIG;
+                        i += n;
+                        d->left -= n;
+                        if (d->left == 0)
+                                d->state = CH_DATA_CR;
+                        break;
+                }
+                case CH_DATA_CR:
+                        if (c != '\r')
+                                return -EINVAL;
+                        i++;
+                        d->state = CH_DATA_LF;
+                        break;
+                case CH_DATA_LF:
+                        if (c != '\n')
+                                return -EINVAL;
+                        i++;
+                        d->state = CH_SIZE;
+                        d->digits = 0;
+                        d->left = 0;
+                        break;
+                case CH_LAST_CR:
+                        if (c != '\r')
+                                return -EINVAL; /* a trailer */
+                        i++;
+                        d->state = CH_LAST_LF;
+                        break;
+                case CH_LAST_LF:
+                        if (c != '\n')
+                                return -EINVAL;
+                        i++;
+                        d->state = CH_DONE;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        }
+        *done = d->state == CH_DONE;
+        return (ssize_t)i;
 }

@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+struct strbuf;
 
 #define HTTP_HEAD_MAX    (16 * 1024)
 #define HTTP_MAX_HEADERS 128
@@ -63,3 +66,24 @@ const char *http_header_get(const struct http_request_head *h, const char *name,
 
 /* Does a comma-separated header value list hold token (case-insensitive)? */
 bool http_value_has_token(const char *value, size_t len, const char *token);
+
+/*
+ * A chunked request body, read strictly: "<hex size>CRLF<data>CRLF" repeated,
+ * then "0CRLF" and an empty line. Refused: chunk extensions (";..."),
+ * trailers, a bare LF or CR anywhere in the framing, whitespace, sizes of
+ * more than 15 hex digits. libhttp-parser is more lenient here (a bare LF in
+ * an extension ends its line for Go but not for it), so request bodies are
+ * framed by this decoder, never by the parser.
+ */
+struct chunked_decoder {
+        int state;
+        uint64_t left;   /* data bytes left in the current chunk */
+        unsigned digits; /* hex digits of the size read so far */
+};
+
+/* Feed len bytes. Returns how many were consumed (all of them, or fewer when
+ * the body ended inside buf: the rest belongs to the next request), with
+ * *done set at the end of the body; data bytes are appended to out when not
+ * NULL. -EINVAL on malformed framing, -E2BIG when out is full. */
+ssize_t chunked_feed(struct chunked_decoder *d, const char *buf, size_t len, bool *done,
+                     struct strbuf *out);

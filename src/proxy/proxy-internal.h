@@ -57,13 +57,17 @@ struct conn {
         gid_t gid;
         pid_t pid;
         bool in_container;
+        bool no_account; /* the uid has no passwd entry: refused */
         char user[64];
         char home[512];
-        struct proxy_user *u; /* the caller's settings for the request at hand */
-        char *buf;            /* CONN_BUF_SIZE bytes read from the client */
-        size_t len;           /* bytes in buf */
-        char *rbuf;           /* RELAY_BUF_SIZE, allocated when first needed */
-        bool request_done;    /* the request at hand was consumed from buf */
+        struct proxy_user *u; /* the caller's settings (u_valid: for u_gen) */
+        bool u_valid;
+        uint64_t u_gen;
+        char *buf;         /* CONN_BUF_SIZE bytes read from the client */
+        size_t len;        /* bytes in buf */
+        char *rbuf;        /* RELAY_BUF_SIZE, allocated when first needed */
+        bool request_done; /* the request at hand was consumed from buf */
+        struct req *req;   /* proxy.c's state of the request at hand */
 };
 
 enum relay_result {

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,9 @@ struct container_info {
         bool is_protected;
         char user[128]; /* Config.User */
         bool has_binds;
+        /* privileged, host namespaces, added capabilities or devices: made by
+         * an admin, and a way out for whoever gets inside */
+        bool dangerous;
 };
 
 /* 0 (info->exists says whether Docker has it), -errno when Docker could not
@@ -121,12 +125,29 @@ static int lookup_container(struct conn *c, const char *ref, struct container_in
         info->exists = true;
         (void)strscpy(info->id, sizeof(info->id), cc.id);
         (void)strscpy(info->name, sizeof(info->name), cc.name[0] ? cc.name : ref);
-        (void)strscpy(info->owner, sizeof(info->owner), cc.owner);
+        /* access follows the ds01.user label only: the other rules of the
+         * classifier are guesses, good for accounting, not for access */
+        if (cc.owner_source == OWNER_LABEL)
+                (void)strscpy(info->owner, sizeof(info->owner), cc.owner);
         prot = label(j, c->u->protected_label[0] ? c->u->protected_label : "ds01.protected");
         info->is_protected = cc.is_protected || (prot && streq(prot, "true"));
         (void)strscpy(info->user, sizeof(info->user),
                       json_string_value(json_object_get(json_object_get(j, "Config"), "User"))
                           ?: "");
+        {
+                json_t *hc = json_object_get(j, "HostConfig");
+                /* (not CgroupnsMode: "host" is Docker's default on cgroup v1) */
+                static const char *const modes[] = {"PidMode", "IpcMode", "NetworkMode", "UTSMode",
+                                                    "UsernsMode"};
+                info->dangerous = json_is_true(json_object_get(hc, "Privileged")) ||
+                                  json_array_size(json_object_get(hc, "CapAdd")) > 0 ||
+                                  json_array_size(json_object_get(hc, "Devices")) > 0;
+                for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                        const char *m = json_string_value(json_object_get(hc, modes[i]));
+                        if (m && streq(m, "host"))
+                                info->dangerous = true;
+                }
+        }
         mounts = json_object_get(j, "Mounts");
         for (size_t i = 0; i < json_array_size(mounts); i++) {
                 const char *t =
@@ -195,15 +216,16 @@ struct req {
         struct conn *c;
         const struct http_request_head *h;
         struct route route;
-        char path[HTTP_HEAD_MAX];
         const char *query; /* after '?', or "" (points into qbuf) */
-        char qbuf[HTTP_HEAD_MAX];
-        char target[HTTP_HEAD_MAX + 1]; /* path?query as the client sent it */
+        bool body_pending; /* the request's body is still unread */
         /* the head, copied out of the connection's buffer (reading a body
          * moves what is in it), and h pointing into this copy */
-        char headcopy[HTTP_HEAD_MAX];
         struct http_request_head hh;
-        bool body_pending; /* the request's body is still unread */
+        /* from here on filled before use, not zeroed */
+        char path[HTTP_HEAD_MAX];
+        char qbuf[HTTP_HEAD_MAX];
+        char target[HTTP_HEAD_MAX + 1]; /* path?query as the client sent it */
+        char headcopy[HTTP_HEAD_MAX];
 };
 
 static void deny_event(struct req *q, const char *reason, bool monitoring)
@@ -457,6 +479,26 @@ static enum relay_result do_container(struct req *q)
         }
         if (a == POLICY_DENY && deny(q, 403, d.reason))
                 return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
+        if (a != POLICY_DENY && !q->c->u->admin) {
+                static const char *const safe_ops[] = {
+                    "json",    "logs", "stats",  "top",   "changes", "wait",   "start", "stop",
+                    "restart", "kill", "delete", "pause", "unpause", "rename", "resize"};
+                bool safe = false;
+                for (size_t i = 0; i < ELEMENTSOF(safe_ops); i++)
+                        if (streq(q->route.op, safe_ops[i]) && q->route.kind == ROUTE_CONTAINER)
+                                safe = true;
+                if (info.dangerous && !safe &&
+                    deny(q, 403,
+                         "ds01: this container runs with host privileges (made by an admin); "
+                         "exec, attach and copy into it are for admins only"))
+                        return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
+                if (info.has_binds && streq(q->route.op, "archive") &&
+                    deny(q, 403,
+                         "ds01: docker cp is not available for containers that mount host "
+                         "folders (Docker would read and write them as root); use the mounted "
+                         "folder on the host, or docker exec NAME cat FILE"))
+                        return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
+        }
         if (a == POLICY_ALLOW_UNOWNED && q->c->p->hooks.event)
                 q->c->p->hooks.event(q->c->p->hooks.ud, "access.unowned_container", q->c->user,
                                      json_pack("{s:s, s:s, s:s}", "container", info.name, "method",
@@ -1001,6 +1043,34 @@ out:
 
 /* ---- one request ---- */
 
+/* A "/v1.N" prefix with N < 24 (percent-decoded, as Docker's router reads
+ * it): before 1.24, start took a HostConfig that replaced the container's. */
+static bool old_api(const char *path)
+{
+        char seg[32];
+        size_t o = 0;
+        unsigned major = 0, minor = 0;
+        int n = 0;
+
+        if (path[0] != '/')
+                return false;
+        for (const char *p = path + 1; *p && *p != '/' && o + 1 < sizeof(seg); p++) {
+                if (*p == '%' && p[1] && p[2]) {
+                        char hex[3] = {p[1], p[2], 0};
+                        seg[o++] = (char)strtol(hex, NULL, 16);
+                        p += 2;
+                } else {
+                        seg[o++] = *p;
+                }
+        }
+        seg[o] = 0;
+        if (seg[0] != 'v' && seg[0] != 'V')
+                return false;
+        if (sscanf(seg + 1, "%u.%u%n", &major, &minor, &n) != 2 || (size_t)n != strlen(seg + 1))
+                return false;
+        return major < 1 || (major == 1 && minor < 24);
+}
+
 static enum relay_result handle(struct conn *c, const struct http_request_head *h)
 {
         struct proxy *p = c->p;
@@ -1011,9 +1081,13 @@ static enum relay_result handle(struct conn *c, const struct http_request_head *
         int r;
 
         stat_add(p, &p->stats.requests, 1);
-        q = calloc(1, sizeof(*q));
-        if (!q)
-                return RELAY_CLOSE;
+        if (!c->req) {
+                c->req = malloc(sizeof(struct req)); /* on the first request, not per connection */
+                if (!c->req)
+                        return RELAY_CLOSE;
+        }
+        q = c->req;
+        memset(q, 0, offsetof(struct req, path));
         q->c = c;
         memcpy(q->headcopy, c->buf, h->head_len);
         q->hh = *h;
@@ -1027,7 +1101,6 @@ static enum relay_result handle(struct conn *c, const struct http_request_head *
         qm = memchr(h->target, '?', h->target_len);
         plen = qm ? (size_t)(qm - h->target) : h->target_len;
         if (plen >= sizeof(q->path)) {
-                free(q);
                 (void)conn_reply(c, 414, "ds01: the request target is too long", true);
                 return RELAY_CLOSE;
         }
@@ -1042,29 +1115,48 @@ static enum relay_result handle(struct conn *c, const struct http_request_head *
                 q->query = q->qbuf;
         }
 
-        memset(c->u, 0, sizeof(*c->u));
-        r = p->hooks.user_info ? p->hooks.user_info(p->hooks.ud, c->user, c->uid, c->gid, c->u)
-                               : -ENOSYS;
+        {
+                uint64_t gen = p->hooks.generation ? p->hooks.generation(p->hooks.ud) : 0;
+                r = 0;
+                if (!c->u_valid || gen != c->u_gen || !p->hooks.generation) {
+                        memset(c->u, 0, sizeof(*c->u));
+                        r = p->hooks.user_info
+                                ? p->hooks.user_info(p->hooks.ud, c->user, c->uid, c->gid, c->u)
+                                : -ENOSYS;
+                        c->u_valid = r >= 0;
+                        c->u_gen = gen;
+                }
+        }
         if (r < 0) {
                 res =
                     refuse(q, 503, "ds01: ds01d cannot read your limits right now; tell an admin");
-                free(q);
                 return res;
         }
         (void)policy_route(h->method, q->path, &q->route);
 
+        if (c->no_account && c->uid != 0) {
+                char msg[160];
+                (void)snprintf(msg, sizeof(msg),
+                               "ds01: uid %u has no user account on this machine; ask an admin",
+                               (unsigned)c->uid);
+                return refuse(q, 403, msg);
+        }
+        if (!c->u->admin && old_api(q->path)) {
+                if (deny(q, 403,
+                         "ds01: Docker API versions before 1.24 are not accepted; use a newer "
+                         "Docker client"))
+                        return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
+        }
         if (c->in_container) {
                 res = refuse(q, 403,
                              "ds01: connections from inside containers are not accepted; "
                              "run docker on the host");
-                free(q);
                 return res;
         }
         if (c->u->admin || c->u->policy.mode == ENFORCE_DISABLED) {
                 if (c->u->admin)
                         log_info("proxy: admin %s %s %s", c->user, h->method, q->path);
                 res = pass(q);
-                free(q);
                 return res;
         }
 
@@ -1080,7 +1172,6 @@ static enum relay_result handle(struct conn *c, const struct http_request_head *
                     deny(q, 403,
                          "ds01: form-encoded request bodies are not accepted; send JSON or the "
                          "query string as Docker clients do")) {
-                        free(q);
                         return RELAY_CLOSE;
                 }
         }
@@ -1151,7 +1242,6 @@ static enum relay_result handle(struct conn *c, const struct http_request_head *
                 break;
         }
         }
-        free(q);
         return res;
 }
 
@@ -1163,7 +1253,7 @@ static bool peer_in_container(struct proxy *p, pid_t pid)
         struct stat st;
 
         if (pid <= 0 || p->pidns == 0)
-                return false;
+                return true; /* cannot tell: fail closed */
         (void)snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
         if (stat(path, &st) < 0)
                 return true; /* cannot tell: fail closed */
@@ -1191,6 +1281,7 @@ static void identify(struct conn *c)
                 c->gid = pw.pw_gid;
         } else {
                 (void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)cred.uid);
+                c->no_account = true;
         }
         c->in_container = peer_in_container(c->p, cred.pid);
 }
@@ -1214,6 +1305,7 @@ static void conn_free(struct conn *c)
         if (c->ufd >= 0)
                 close(c->ufd);
         free(c->buf);
+        free(c->req);
         free(c->rbuf);
         free(c->u);
         free(c);

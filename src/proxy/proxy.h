@@ -69,6 +69,9 @@ struct proxy_gpu_grant {
 
 struct proxy_hooks {
         void *ud;
+        /* A number that changes when the configuration does: a connection
+         * keeps its caller's proxy_user until it changes. */
+        uint64_t (*generation)(void *ud);
         /* Fill *ret for user (uid, gid from SO_PEERCRED). 0 or -errno (the
          * request is then refused with 503). */
         int (*user_info)(void *ud, const char *user, uid_t uid, gid_t gid, struct proxy_user *ret);

@@ -186,147 +186,51 @@ int conn_read_head(struct conn *c, struct http_request_head *h, char *err, size_
 
 /* ---- request bodies ---- */
 
-struct body_state {
-        bool complete;
-        struct strbuf *out; /* decoded body, or NULL */
-        int error;
-};
-
-static int on_req_body(http_parser *p, const char *at, size_t len)
+/* Move a request's body from the client to fd (when >= 0) and/or out: exactly
+ * Content-Length bytes, or a chunked body read strictly (chunked_feed), whose
+ * bytes pass through unchanged. An Upgrade request's body is its
+ * Content-Length too (Go's server reads it before it hijacks). Consumes the
+ * request from c->buf. 0 or -errno. */
+static int body_run(struct conn *c, const struct http_request_head *h, int fd, struct strbuf *out)
 {
-        struct body_state *s = p->data;
-        if (s->out) {
-                int r = strbuf_append(s->out, at, len);
-                if (r < 0) {
-                        s->error = r;
-                        return -1;
-                }
-        }
-        return 0;
-}
-
-static int on_req_complete(http_parser *p)
-{
-        struct body_state *s = p->data;
-        s->complete = true;
-        http_parser_pause(p, 1);
-        return 0;
-}
-
-static const http_parser_settings body_settings = {
-    .on_body = on_req_body,
-    .on_message_complete = on_req_complete,
-};
-
-/* Run the request parser over the head again, so it stands at the body. */
-static int body_parser_start(struct conn *c, const struct http_request_head *h, http_parser *p,
-                             struct body_state *s)
-{
-        size_t n;
-
-        http_parser_init(p, HTTP_REQUEST);
-        p->data = s;
-        n = http_parser_execute(p, &body_settings, c->buf, h->head_len);
-        if (s->error)
-                return s->error;
-        if (HTTP_PARSER_ERRNO(p) != HPE_OK && HTTP_PARSER_ERRNO(p) != HPE_PAUSED)
-                return -EINVAL;
-        if (n != h->head_len && !s->complete)
-                return -EINVAL;
-        return 0;
-}
-
-/* Feed body bytes from c->buf (after skip bytes already handled); forward
- * each consumed piece to fd when fd >= 0. Returns 0 when the message is
- * complete, -EAGAIN when more is needed, -errno. */
-static int body_step(struct conn *c, http_parser *p, struct body_state *s, size_t *off, int fd)
-{
-        size_t avail = c->len - *off, n;
-
-        if (s->complete)
-                return 0;
-        if (avail == 0)
-                return -EAGAIN;
-        n = http_parser_execute(p, &body_settings, c->buf + *off, avail);
-        if (s->error)
-                return s->error;
-        if (HTTP_PARSER_ERRNO(p) != HPE_OK && HTTP_PARSER_ERRNO(p) != HPE_PAUSED)
-                return -EINVAL;
-        if (fd >= 0 && n > 0) {
-                int r = send_all(fd, c->buf + *off, n);
-                if (r < 0)
-                        return r;
-        }
-        *off += n;
-        return s->complete ? 0 : -EAGAIN;
-}
-
-/* An Upgrade request's body: exactly Content-Length bytes (http-head.c
- * refused chunked ones), which Go's server reads before it hijacks; the
- * parser would stop at the head. */
-static int body_length(struct conn *c, const struct http_request_head *h, int fd,
-                       struct strbuf *out)
-{
+        struct chunked_decoder dec = {0};
         uint64_t left = h->content_length > 0 ? (uint64_t)h->content_length : 0;
+        bool chunked = h->chunked && !h->upgrade, done = !chunked && left == 0;
 
         consume(c, h->head_len);
-        for (;;) {
-                size_t n = (size_t)MIN((uint64_t)c->len, left);
+        while (!done) {
+                size_t n;
                 ssize_t k;
                 int r = 0;
-                if (n > 0) {
-                        if (fd >= 0)
+
+                if (c->len > 0) {
+                        if (chunked) {
+                                /* framing checked; data decoded into out */
+                                ssize_t used = chunked_feed(&dec, c->buf, c->len, &done, out);
+                                if (used < 0)
+                                        return (int)used;
+                                n = (size_t)used;
+                        } else {
+                                n = (size_t)MIN((uint64_t)c->len, left);
+                                if (out)
+                                        r = strbuf_append(out, c->buf, n);
+                                left -= n;
+                                done = left == 0;
+                        }
+                        if (r >= 0 && fd >= 0 && n > 0)
                                 r = send_all(fd, c->buf, n);
-                        if (r >= 0 && out)
-                                r = strbuf_append(out, c->buf, n);
                         if (r < 0)
                                 return r;
                         consume(c, n);
-                        left -= n;
+                        if (done)
+                                break;
                 }
-                if (left == 0)
-                        break;
                 k = fill(c);
                 if (k == 0)
                         return -EPIPE;
                 if (k < 0)
                         return (int)k;
         }
-        c->request_done = true;
-        return 0;
-}
-
-/* Drive a body to its end: returns 0, -errno. Consumes the request from c->buf. */
-static int body_run(struct conn *c, const struct http_request_head *h, int fd, struct strbuf *out)
-{
-        http_parser p;
-        struct body_state s = {.out = out};
-        size_t off;
-        int r;
-
-        if (h->upgrade)
-                return body_length(c, h, fd, out);
-        r = body_parser_start(c, h, &p, &s);
-        if (r < 0)
-                return r;
-        off = h->head_len;
-        for (;;) {
-                ssize_t k;
-                r = body_step(c, &p, &s, &off, fd);
-                if (r == 0)
-                        break;
-                if (r != -EAGAIN)
-                        return r;
-                /* everything in the buffer was used: start over at its beginning */
-                consume(c, off);
-                off = 0;
-                k = fill(c);
-                if (k == 0)
-                        return -EPIPE;
-                if (k < 0)
-                        return (int)k;
-        }
-        consume(c, off);
         c->request_done = true;
         return 0;
 }
@@ -355,9 +259,9 @@ int conn_forward_request(struct conn *c, const struct http_request_head *h, cons
 int conn_read_body(struct conn *c, const struct http_request_head *h, size_t max,
                    struct strbuf *body)
 {
+        strbuf_init(body, max);
         if (h->content_length > (int64_t)max)
                 return -E2BIG;
-        strbuf_init(body, max);
         return body_run(c, h, -1, body);
 }
 

@@ -2,7 +2,8 @@
  * the routing and query rewriting that follow it (src/proxy/http-head.c,
  * policy.c). Checks the invariants the proxy relies on: an accepted head lies
  * inside the input, ends in CRLFCRLF, has no byte the checks refuse, and never
- * carries both kinds of body framing. The corpus in
+ * carries both kinds of body framing; a chunked body after the head goes
+ * through the strict chunk decoder. The corpus in
  * tests/fuzz/corpus/http-head also runs under plain gcc through replay.c. */
 #include <errno.h>
 #include <stdint.h>
@@ -53,6 +54,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void)policy_route(h->method, path, &rt);
                 if (rt.ref_off + rt.ref_len > plen)
                         abort();
+                if (h->chunked) {
+                        /* the body after the head, through the strict decoder */
+                        struct chunked_decoder d = {0};
+                        bool done = false;
+                        ssize_t used =
+                            chunked_feed(&d, buf + h->head_len, size - h->head_len, &done, NULL);
+                        if (used > (ssize_t)(size - h->head_len) || (used < 0 && used != -EINVAL))
+                                abort();
+                }
                 if (qm) {
                         char query[HTTP_HEAD_MAX + 1];
                         size_t ql = h->target_len - plen - 1;

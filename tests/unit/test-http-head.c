@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "proxy/http-head.h"
+#include "util/strbuf.h"
 
 /* rows list only the fields that matter for them; the rest are zero */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -194,13 +195,78 @@ static void test_values(void **state)
         assert_false(h.upgrade); /* Connection: upgrade without an Upgrade header */
 }
 
+struct chunk_row {
+        const char *in;
+        ssize_t used; /* bytes consumed, or -EINVAL */
+        bool done;
+        const char *data; /* decoded */
+};
+
+static const struct chunk_row chunk_rows[] = {
+    {"5\r\nhello\r\n0\r\n\r\n", 15, true, "hello"},
+    {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\nGET /next", 26, true, "hello world"},
+    {"A\r\n0123456789\r\n0\r\n\r\n", 20, true, "0123456789"},
+    {"a\r\n0123456789\r\n000\r\n\r\n", 22, true, "0123456789"},
+    {"0\r\n\r\n", 5, true, ""},
+    {"5\r\nhel", 6, false, "hel"},
+    {"5;ext=1\r\nhello\r\n0\r\n\r\n", -EINVAL},
+    {"5;\nhello\r\n0\r\n\r\n", -EINVAL},
+    {"5\nhello\r\n0\r\n\r\n", -EINVAL},
+    {"5\r\nhello\n0\r\n\r\n", -EINVAL},
+    {"5\r\nhelloX\r\n0\r\n\r\n", -EINVAL},
+    {"0\r\nTrailer: x\r\n\r\n", -EINVAL},
+    {" 5\r\nhello\r\n0\r\n\r\n", -EINVAL},
+    {"5 \r\nhello\r\n0\r\n\r\n", -EINVAL},
+    {"\r\n", -EINVAL},
+    {"-5\r\n", -EINVAL},
+    {"0x5\r\n", -EINVAL},
+    {"1000000000000000\r\n", -EINVAL},
+    {"fffffffffffffff\r\n", 17, false, ""},
+};
+
+static void test_chunked(void **state)
+{
+        for (size_t i = 0; i < sizeof(chunk_rows) / sizeof(chunk_rows[0]); i++) {
+                const struct chunk_row *w = &chunk_rows[i];
+                struct chunked_decoder d = {0};
+                struct strbuf out;
+                bool done = false;
+                ssize_t r;
+
+                strbuf_init(&out, 1024);
+                r = chunked_feed(&d, w->in, strlen(w->in), &done, &out);
+                if (r != w->used)
+                        fail_msg("chunk row %zu: used %zd, want %zd", i, r, w->used);
+                if (r >= 0) {
+                        assert_int_equal(done, w->done);
+                        assert_string_equal(strbuf_str(&out), w->data);
+                }
+                strbuf_release(&out);
+
+                /* byte by byte gives the same answer */
+                if (w->used >= 0) {
+                        struct chunked_decoder d2 = {0};
+                        size_t total = 0;
+                        strbuf_init(&out, 1024);
+                        done = false;
+                        for (size_t k = 0; k < strlen(w->in) && !done; k++) {
+                                ssize_t u = chunked_feed(&d2, w->in + k, 1, &done, &out);
+                                assert_true(u >= 0);
+                                total += (size_t)u;
+                        }
+                        assert_int_equal(total, (size_t)w->used);
+                        assert_string_equal(strbuf_str(&out), w->data);
+                        strbuf_release(&out);
+                }
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_rows),
-            cmocka_unit_test(test_sizes),
-            cmocka_unit_test(test_pipelined),
-            cmocka_unit_test(test_values),
+            cmocka_unit_test(test_rows),      cmocka_unit_test(test_sizes),
+            cmocka_unit_test(test_pipelined), cmocka_unit_test(test_values),
+            cmocka_unit_test(test_chunked),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
