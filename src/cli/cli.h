@@ -34,6 +34,7 @@ extern const struct cli_command cli_cmd_state;
 extern const struct cli_command cli_cmd_queue;
 extern const struct cli_command cli_cmd_reserve;
 extern const struct cli_command cli_cmd_events;
+extern const struct cli_command cli_cmd_container;
 
 /* "ds01: <message>" on stderr; returns EXIT_FAIL. */
 int cli_error(const char *fmt, ...) _printf_(1, 2);

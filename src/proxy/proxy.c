@@ -1162,11 +1162,12 @@ static enum relay_result handle(struct conn *c, const struct http_request_head *
 
         /* Go reads form parameters from a form-encoded body before the
          * query (r.FormValue), so such a body could carry what the query
-         * check refused; no Docker client sends one */
+         * check refused; no Docker client sends one (libcurl labels an
+         * empty POST so: without a body there is nothing to read) */
         {
                 size_t n = 0;
                 const char *ct = http_header_get(h, "Content-Type", &n);
-                if (ct &&
+                if (ct && q->body_pending &&
                     ((n >= 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) ||
                      (n >= 19 && strncasecmp(ct, "multipart/form-data", 19) == 0)) &&
                     deny(q, 403,
