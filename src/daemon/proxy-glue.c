@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/daemon.h"
 #include "proxy/proxy.h"
@@ -60,7 +61,14 @@ static int h_user_info(void *ud, const char *user, uid_t uid, gid_t gid, struct 
                            : streq(d->settings.enforcement_mode, "disabled") ? ENFORCE_DISABLED
                                                                              : ENFORCE_FULL;
         ret->policy.unowned_allow = d->settings.unowned_allow;
-        ret->limits.max_cpus = isfinite(ul.max_cpus) ? ul.max_cpus : 0;
+        /* Docker refuses more CPUs than the machine has */
+        {
+                long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+                double cpus = isfinite(ul.max_cpus) ? ul.max_cpus : 0;
+                if (ncpu > 0 && (cpus <= 0 || cpus > (double)ncpu))
+                        cpus = (double)ncpu;
+                ret->limits.max_cpus = cpus;
+        }
         ret->limits.memory = size_bytes(&ul.memory);
         ret->limits.memory_swap = size_bytes(&ul.memory_swap);
         ret->limits.shm_size = size_bytes(&ul.shm_size);
