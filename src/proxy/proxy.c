@@ -999,6 +999,16 @@ static enum relay_result do_create(struct req *q)
             .gpu_allocated_at = allocated ? grant.allocated_at : NULL,
             .attach_nvidia_runtime = c->u->attach_nvidia_runtime,
         };
+        /* --volumes-from a container with host binds brings the binds along:
+         * the user is forced the same way */
+        for (size_t i = 0; i < cr.n_volumes_from && !ctx.inherits_binds; i++) {
+                struct container_info vi;
+                if (lookup_container(c, cr.volumes_from[i], &vi) < 0) {
+                        res = unreachable(q);
+                        goto out;
+                }
+                ctx.inherits_binds = vi.exists && vi.has_binds;
+        }
         if (ctx.cgroup_parent && !ctx.cgroup_parent[0])
                 ctx.cgroup_parent = NULL;
         if (create_rewrite(body, &cr, &c->u->limits, &ctx) < 0 || !json_to_buf(body, &raw)) {

@@ -437,7 +437,9 @@ void create_request_release(struct create_request *r)
                 r->containers[i] = mfree(r->containers[i]);
         for (size_t i = 0; i < r->n_networks; i++)
                 r->networks[i] = mfree(r->networks[i]);
-        r->n_binds = r->n_volumes = r->n_containers = r->n_networks = 0;
+        for (size_t i = 0; i < r->n_volumes_from; i++)
+                r->volumes_from[i] = mfree(r->volumes_from[i]);
+        r->n_binds = r->n_volumes = r->n_containers = r->n_networks = r->n_volumes_from = 0;
 }
 
 /* ---- create: labels and type ---- */
@@ -529,11 +531,18 @@ static int check_security_opt(struct why *w, const char *opt)
 
         if (streq(key, "no-new-privileges"))
                 return 0;
+        /* SELinux: "disable" and "type:spc_t" (or any other type) leave the
+         * container unconfined, "level:" picks MCS categories (another
+         * container's, or a range over all of them), "user:"/"role:" widen
+         * the types reachable; nobody needs them here: none is allowed */
         if (streq(key, "label")) {
                 if (streq(val, "disable"))
                         return deny(w, -EPERM,
                                     "--security-opt label=disable is not allowed; remove it");
-                return 0;
+                return deny(w, -EPERM,
+                            "--security-opt label=%.64s is not allowed; remove it (Docker sets "
+                            "the SELinux label)",
+                            val);
         }
         if (streq(key, "apparmor")) {
                 if (streq(val, "docker-default"))
@@ -851,6 +860,58 @@ static int inspect_ulimits(struct why *w, const json_t *ulimits)
         return 0;
 }
 
+/* Log drivers run inside dockerd: some reach the network or the host's cloud
+ * credentials (awslogs, gcplogs, gelf, fluentd, syslog, ...). Allowed: the
+ * daemon's default (""), json-file, local, journald, none. Options
+ * (LogConfig.Config) only the file drivers' size and rotation ones, plus
+ * "mode" (Docker checks its value; max-buffer-size, which sizes a buffer in
+ * dockerd, is not allowed); with the default driver too (Docker refuses
+ * options a driver does not know), not with journald or none. */
+static int inspect_log_config(struct why *w, const json_t *lc)
+{
+        static const char *const options[] = {"max-size", "max-file", "compress", "mode"};
+        const char *type, *key;
+        json_t *config, *e;
+        int r;
+
+        r = check_fields(w, lc, "HostConfig.LogConfig", log_config_fields);
+        if (r < 0)
+                return r;
+        r = get_str(w, lc, "HostConfig.LogConfig", "Type", &type);
+        if (r < 0)
+                return r;
+        if (type && !streq(type, "") && !streq(type, "json-file") && !streq(type, "local") &&
+            !streq(type, "journald") && !streq(type, "none"))
+                return deny(w, -EPERM,
+                            "log driver '%.32s' is not allowed; leave out --log-driver (or use "
+                            "json-file, local, journald or none)",
+                            type);
+        r = get(w, lc, "HostConfig.LogConfig", "Config", K_OBJECT, &config);
+        if (r < 0 || container_empty(config))
+                return r;
+        r = check_strings(w, config, "HostConfig.LogConfig", "Config");
+        if (r < 0)
+                return r;
+        if (type && (streq(type, "journald") || streq(type, "none")))
+                return deny(w, -EPERM,
+                            "log options are not allowed with the %s log driver; remove "
+                            "--log-opt",
+                            type);
+        json_object_foreach((json_t *)config, key, e)
+        {
+                bool known = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(options); i++)
+                        known = known || streq(key, options[i]);
+                if (!known)
+                        return deny(w, -EPERM,
+                                    "log option '%.64s' is not allowed; use only max-size, "
+                                    "max-file, compress and mode",
+                                    key);
+        }
+        return 0;
+}
+
 static const struct {
         const char *field, *flag;
 } namespace_modes[] = {
@@ -874,6 +935,11 @@ static const struct {
     {"CgroupParent", K_STRING,
      "--cgroup-parent is not allowed; remove it (ds01 places your containers)"},
     {"Annotations", K_OBJECT, "container annotations are not allowed; remove them"},
+    /* supplementary groups reach host files through the bind mounts (the
+     * docker group's socket, a shared group's folders) */
+    {"GroupAdd", K_ARRAY,
+     "--group-add is not allowed; files in your mounted folders are reached with your own "
+     "groups"},
     /* real-time scheduling escapes the CPU limit */
     {"CpuRealtimeRuntime", K_INT, "--cpu-rt-runtime is not allowed; remove it"},
     {"CpuRealtimePeriod", K_INT, "--cpu-rt-period is not allowed; remove it"},
@@ -901,7 +967,8 @@ static int inspect_host_config(struct why *w, const json_t *hc, struct create_re
             "KernelMemory", "CpuShares",  "CpuRealtimePeriod", "CpuRealtimeRuntime",
         };
         static const char *const string_lists[] = {
-            "CapAdd", "CapDrop", "SecurityOpt", "DeviceCgroupRules", "VolumesFrom", "Links"};
+            "CapAdd",      "CapDrop", "SecurityOpt", "DeviceCgroupRules",
+            "VolumesFrom", "Links",   "GroupAdd"};
         const char *H = "HostConfig";
         json_t *v;
         const char *s;
@@ -1017,24 +1084,13 @@ static int inspect_host_config(struct why *w, const json_t *hc, struct create_re
                         return r;
         }
 
-        /* log drivers run inside dockerd: some reach the network or the
-         * host's cloud credentials (awslogs, gcplogs, gelf, fluentd, ...) */
         r = get(w, hc, H, "LogConfig", K_OBJECT, &v);
         if (r < 0)
                 return r;
         if (v) {
-                r = check_fields(w, v, "HostConfig.LogConfig", log_config_fields);
+                r = inspect_log_config(w, v);
                 if (r < 0)
                         return r;
-                r = get_str(w, v, "LogConfig", "Type", &s);
-                if (r < 0)
-                        return r;
-                if (s && !streq(s, "") && !streq(s, "json-file") && !streq(s, "local") &&
-                    !streq(s, "journald") && !streq(s, "none"))
-                        return deny(w, -EPERM,
-                                    "log driver '%.32s' is not allowed; leave out --log-driver "
-                                    "(or use json-file, local, journald or none)",
-                                    s);
         }
 
         r = get(w, hc, H, "Ulimits", K_ARRAY, &v);
@@ -1097,6 +1153,10 @@ static int inspect_host_config(struct why *w, const json_t *hc, struct create_re
                 memcpy(ref, vf, len);
                 ref[len] = 0;
                 r = add_container(w, req, ref);
+                if (r < 0)
+                        return r;
+                r = add_ref(w, req->volumes_from, &req->n_volumes_from, ref, POLICY_REF_MAX,
+                            "container");
                 if (r < 0)
                         return r;
         }
@@ -1499,6 +1559,52 @@ static int inspect_gpu(struct why *w, const json_t *body, const json_t *hc,
 
 /* ---- create: step 1 ---- */
 
+/* Docker up to 26 decodes the create body into a wrapper that embeds
+ * container.HostConfig next to container.Config (runconfig
+ * ContainerConfigWrapper, "deprecated, for the pre-1.19 API"): every
+ * HostConfig field is read at the top level of the body too. With no
+ * HostConfig in the body (absent or null) the top-level ones ARE the host
+ * config (Privileged, Binds, CapAdd, ...); with one, Memory, MemorySwap,
+ * CpuShares, CpusetCpus and VolumeDriver are copied from the top level where
+ * HostConfig leaves them 0 or "", and so is the wrapper's own Cpuset (into
+ * CpusetCpus). Keys match as Go matches them (case-insensitively).
+ *
+ * The rule: create_inspect refuses (-EINVAL: misplaced) such a field that is
+ * set, so nothing a caller asks for there goes unchecked; unset values (null,
+ * false, 0, "", [] or {}, and VolumeDriver "local") pass, as old clients send
+ * them; create_rewrite then removes every such field whatever its value and
+ * always leaves a HostConfig object, so Docker reads HostConfig's own fields
+ * only (also for a body the engine forwards after a denial in monitoring
+ * mode). Returns the field key stands for, or NULL. */
+static const char *top_level_host_field(const char *key)
+{
+        for (const char *const *f = host_config_fields; *f; f++)
+                if (go_key_matches(key, *f))
+                        return *f;
+        return go_key_matches(key, "Cpuset") ? "Cpuset" : NULL;
+}
+
+static int inspect_top_level_host_fields(struct why *w, const json_t *body)
+{
+        const char *key, *field;
+        json_t *v;
+
+        json_object_foreach((json_t *)body, key, v)
+        {
+                field = top_level_host_field(key);
+                if (!field || json_is_null(v) || !is_set(v))
+                        continue;
+                if (streq(field, "VolumeDriver") && json_is_string(v) &&
+                    streq(json_string_value(v), "local"))
+                        continue;
+                return deny(w, -EINVAL,
+                            "malformed request: '%.64s' at the top level is a HostConfig field "
+                            "(an old API form); move it into HostConfig",
+                            key);
+        }
+        return 0;
+}
+
 static int inspect_config(struct why *w, const json_t *body)
 {
         json_t *v;
@@ -1546,6 +1652,9 @@ int create_inspect(const json_t *body, const char *name, struct create_request *
                 goto fail;
         }
         r = check_fields(&w, body, "the request", config_fields);
+        if (r < 0)
+                goto fail;
+        r = inspect_top_level_host_fields(&w, body);
         if (r < 0)
                 goto fail;
         r = inspect_config(&w, body);
@@ -1869,11 +1978,52 @@ static int rewrite_gpu(json_t *body, json_t *hc, const struct create_context *ct
         return rewrite_env(body, NULL);
 }
 
+/* Is opt a no-new-privileges entry as Docker parses SecurityOpt (the bare
+ * word, or the key before the first '=', else the first ':')? The bare word
+ * in other cases too: Docker refuses it, the one ds01 adds replaces it. */
+static bool is_no_new_privileges(const char *opt)
+{
+        const char *sep = strchr(opt, '=');
+
+        if (!sep)
+                sep = strchr(opt, ':');
+        if (!sep)
+                return strcasecmp(opt, "no-new-privileges") == 0;
+        return (size_t)(sep - opt) == strlen("no-new-privileges") &&
+               strncmp(opt, "no-new-privileges", (size_t)(sep - opt)) == 0;
+}
+
+/* HostConfig.SecurityOpt without any no-new-privileges entry (=false, :true,
+ * ...), then "no-new-privileges" last: Docker takes the last one. */
+static int rewrite_no_new_privileges(json_t *hc)
+{
+        json_t *old = json_object_get(hc, "SecurityOpt"), *opts, *e;
+        size_t i;
+
+        opts = json_array();
+        if (!opts)
+                return -ENOMEM;
+        json_array_foreach(old, i, e)
+        {
+                if (!is_clean_string(e) || is_no_new_privileges(json_string_value(e)))
+                        continue;
+                if (json_array_append(opts, e) < 0)
+                        goto oom;
+        }
+        if (json_array_append_new(opts, json_string("no-new-privileges")) < 0)
+                goto oom;
+        return json_object_set_new(hc, "SecurityOpt", opts) < 0 ? -ENOMEM : 0;
+oom:
+        json_decref(opts);
+        return -ENOMEM;
+}
+
 int create_rewrite(json_t *body, const struct create_request *req, const struct create_limits *l,
                    const struct create_context *ctx)
 {
+        const char *key;
+        json_t *hc, *v, *tmp;
         bool gpu;
-        json_t *hc;
         int r;
 
         assert(body && req && l && ctx);
@@ -1881,6 +2031,9 @@ int create_rewrite(json_t *body, const struct create_request *req, const struct 
                 return -EINVAL;
         gpu = ctx->n_uuids > 0 && !isempty(ctx->gpu_uuids);
 
+        /* HostConfig fields at the top level: see top_level_host_field() */
+        json_object_foreach_safe(body, tmp, key, v) if (top_level_host_field(key))
+            json_object_del(body, key);
         hc = ensure_object(body, "HostConfig");
         if (!hc)
                 return -ENOMEM;
@@ -1919,11 +2072,17 @@ int create_rewrite(json_t *body, const struct create_request *req, const struct 
         if (r < 0)
                 return r;
 
-        if (req->n_binds > 0 && ctx->force_user) {
+        /* host folders (own, or a VolumesFrom container's) are reached as
+         * the caller; no-new-privileges keeps setuid binaries in the image
+         * from getting back to root there */
+        if ((req->n_binds > 0 || ctx->inherits_binds) && ctx->force_user) {
                 char user[48];
 
                 (void)snprintf(user, sizeof(user), "%u:%u", (unsigned)ctx->uid, (unsigned)ctx->gid);
                 r = set_str(body, "User", user);
+                if (r < 0)
+                        return r;
+                r = rewrite_no_new_privileges(hc);
                 if (r < 0)
                         return r;
         }

@@ -64,6 +64,10 @@ struct create_request {
          * "container:<ref>"): each must belong to the caller */
         char *containers[REWRITE_MAX_REFS]; /* owned */
         size_t n_containers;
+        /* the VolumesFrom refs alone, without ":ro"/":rw" (also in containers):
+         * the engine sets create_context.inherits_binds when one has host binds */
+        char *volumes_from[REWRITE_MAX_REFS]; /* owned */
+        size_t n_volumes_from;
         /* networks named (HostConfig.NetworkMode other than bridge/default/none
          * and container:, NetworkingConfig.EndpointsConfig keys): bridge and the
          * caller's own networks only */
@@ -84,19 +88,27 @@ void create_request_release(struct create_request *r);
  * Denied (non-admin, returns -EPERM with reason): Privileged; CapAdd
  * non-empty; Devices non-empty; DeviceCgroupRules non-empty; PidMode,
  * IpcMode, UTSMode, UsernsMode, CgroupnsMode "host"; NetworkMode "host";
- * SecurityOpt entries "unconfined", "apparmor=unconfined", "apparmor:unconfined",
- * "seccomp=unconfined", "seccomp:unconfined", "systempaths=unconfined",
- * "label=disable", "label:disable"; MaskedPaths or ReadonlyPaths given as an
- * array; Sysctls non-empty; CgroupParent non-empty; Runtime other than "",
- * "runc" or "nvidia"; OomScoreAdj < 0; PortBindings with a HostPort under
- * 1024; Mounts of Type other than bind, volume, tmpfs; volume Mounts with
+ * GroupAdd non-empty; SecurityOpt entries other than no-new-privileges,
+ * apparmor=docker-default and seccomp=builtin (so "unconfined", every
+ * "label=..." SELinux option, "systempaths=unconfined", custom profiles);
+ * MaskedPaths or ReadonlyPaths given as an array; Sysctls non-empty;
+ * CgroupParent non-empty; Runtime other than "", "runc" or "nvidia";
+ * OomScoreAdj < 0; PortBindings with a HostPort under 1024; LogConfig.Type
+ * other than "", json-file, local, journald, none, and LogConfig.Config keys
+ * other than max-size, max-file, compress, mode (any with journald/none);
+ * Mounts of Type other than bind, volume, tmpfs; volume Mounts with
  * VolumeOptions.DriverConfig options (o, device, type); DeviceRequests for a
  * driver other than nvidia or with capabilities other than gpu/nvidia/
  * compute/utility/...; caller labels starting "ds01." other than
  * ds01.interface (orchestration, atomic) — ds01.user, ds01.protected,
  * ds01.monitoring and the GPU labels are ds01's own. Malformed fields
  * (wrong JSON types where Docker expects objects/arrays/strings) are
- * refused too: -EINVAL with reason. Returns 0 when acceptable. */
+ * refused too: -EINVAL with reason. So is a HostConfig field written at the
+ * top level of the body (the pre-1.19 API form Docker up to 26 still reads:
+ * all of them when the body has no HostConfig, Memory, MemorySwap,
+ * CpuShares, CpusetCpus, VolumeDriver and Cpuset otherwise) unless it is
+ * unset (null, false, 0, "", [] or {}; VolumeDriver "local" too);
+ * create_rewrite removes such fields. Returns 0 when acceptable. */
 int create_inspect(const json_t *body, const char *name, struct create_request *ret, char *reason,
                    size_t reason_size);
 
@@ -117,6 +129,7 @@ struct create_context {
         gid_t gid;
         const char *cgroup_parent; /* the caller's slice or cgroupfs path; NULL: none */
         bool force_user;           /* set User to uid:gid when host paths are bound */
+        bool inherits_binds;       /* a VolumesFrom container has host binds: as own binds */
         const char *created_at;    /* ISO 8601 UTC, for ds01.created_at */
         /* the GPU allocation; n_uuids 0 when no GPU */
         const char *gpu_slots; /* "0,1.2" for ds01.gpu.slots */
@@ -142,7 +155,11 @@ struct create_context {
  *    removed; with GPUs otherwise: DeviceRequests = one nvidia request with
  *    DeviceIDs = the uuids and Capabilities [["gpu"]], Runtime "" when it
  *    was "nvidia" (the request now carries the GPUs).
- *  - User = "<uid>:<gid>" when req has binds and force_user.
+ *  - User = "<uid>:<gid>" and "no-new-privileges" in HostConfig.SecurityOpt
+ *    (every other no-new-privileges entry, =false included, dropped) when
+ *    force_user and req has binds or ctx->inherits_binds.
+ *  - Top-level HostConfig fields (see create_inspect) removed, whatever their
+ *    value: only HostConfig's own are read.
  * Returns 0 or -ENOMEM. */
 int create_rewrite(json_t *body, const struct create_request *req, const struct create_limits *l,
                    const struct create_context *ctx);

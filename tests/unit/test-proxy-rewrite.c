@@ -3,7 +3,10 @@
  * Go's case-insensitive keys, GPU request shapes, the names collected, the
  * container type); create_rewrite against exact expected bodies (limits kept,
  * capped and filled in, CpuQuota conversion, swap rules, Env and GPU in both
- * attach modes, labels, User, cgroup parent); exec, update, volume and network
+ * attach modes, labels, User, cgroup parent); the security review's cases
+ * (no-new-privileges with a forced User, GroupAdd, VolumesFrom and inherited
+ * binds, HostConfig fields at the top level, log options, SELinux labels);
+ * exec, update, volume and network
  * bodies; and bind paths resolved in a temporary tree with symlinks (out to
  * /etc, ".." tricks, dangling links, loops, missing tails), allowed-root
  * boundaries and root expansion.
@@ -94,8 +97,7 @@ static const struct inspect_case inspect_cases[] = {
     {.body = "{'HostConfig':{'NetworkMode':'default'}}"},
     {.body = "{'HostConfig':{'NetworkMode':'none'}}"},
     {.body = "{'HostConfig':{'SecurityOpt':['no-new-privileges','no-new-privileges:true',"
-             "'no-new-privileges=false','label=user:USER','label:level:s0',"
-             "'apparmor=docker-default','seccomp=builtin']}}"},
+             "'no-new-privileges=false','apparmor=docker-default','seccomp=builtin']}}"},
     {.body = "{'HostConfig':{'PortBindings':{'8080/tcp':[{'HostPort':'8080'}],"
              "'80/tcp':[{'HostIp':'','HostPort':''}],'81/tcp':[{'HostIp':'127.0.0.1',"
              "'HostPort':'0'}],'82/tcp':[{'HostPort':'1024-1030'}],'9000/tcp':null}}}"},
@@ -895,15 +897,15 @@ static const struct rewrite_case rewrite_cases[] = {
     {"User forced with a host bind", "{'User':'root','HostConfig':{'Binds':['/home/alice:/w']}}",
      &limits_none, &ctx_plain,
      "{'User':'1001:1001','Labels':{" LABELS_PLAIN "},'HostConfig':{'Binds':"
-     "['/home/alice:/w'],'CgroupParent':'ds01-students-alice.slice'},"
-     "'Env':['NVIDIA_VISIBLE_DEVICES=void']}"},
+     "['/home/alice:/w'],'CgroupParent':'ds01-students-alice.slice',"
+     "'SecurityOpt':['no-new-privileges']},'Env':['NVIDIA_VISIBLE_DEVICES=void']}"},
     {"User forced with a bind Mount",
      "{'HostConfig':{'Mounts':[{'Type':'bind',"
      "'Source':'/home/alice','Target':'/w'}]}}",
      &limits_none, &ctx_plain,
      "{'User':'1001:1001','Labels':{" LABELS_PLAIN "},'HostConfig':{'Mounts':[{'Type':'bind',"
-     "'Source':'/home/alice','Target':'/w'}],'CgroupParent':'ds01-students-alice.slice'},"
-     "'Env':['NVIDIA_VISIBLE_DEVICES=void']}"},
+     "'Source':'/home/alice','Target':'/w'}],'CgroupParent':'ds01-students-alice.slice',"
+     "'SecurityOpt':['no-new-privileges']},'Env':['NVIDIA_VISIBLE_DEVICES=void']}"},
     {"User kept with named volumes only", "{'User':'root','HostConfig':{'Binds':['v:/w']}}",
      &limits_none, &ctx_plain,
      "{'User':'root','Labels':{" LABELS_PLAIN "},'HostConfig':{'Binds':['v:/w'],"
@@ -978,6 +980,292 @@ static void test_rewrite_odd_bodies(void **state)
         body = jparse("[]");
         assert_int_equal(create_rewrite(body, &req, &limits_none, &ctx_no_cgroup), -EINVAL);
         json_decref(body);
+}
+
+/* ---- the security review's cases ---- */
+
+/* create_inspect on body: returns r, with want in the reason when r < 0. */
+static void expect_inspect(const char *body, int r, const char *want)
+{
+        struct create_request req;
+        char reason[POLICY_REASON_MAX] = "";
+        json_t *j = jparse(body);
+        int got = create_inspect(j, NULL, &req, reason, sizeof(reason));
+
+        if (got != r)
+                fail_msg("%s: returned %d, expected %d (%s)", body, got, r, reason);
+        if (got < 0) {
+                assert_reason_shape(reason);
+                if (want && !strstr(reason, want))
+                        fail_msg("%s: reason '%s' lacks '%s'", body, reason, want);
+        } else
+                create_request_release(&req);
+        json_decref(j);
+}
+
+/* create_inspect, then create_rewrite (limits_none): the rewritten body. */
+static json_t *inspect_and_rewrite(const char *body, const struct create_context *ctx)
+{
+        struct create_request req;
+        char reason[POLICY_REASON_MAX];
+        json_t *j = jparse(body);
+
+        if (create_inspect(j, NULL, &req, reason, sizeof(reason)) != 0)
+                fail_msg("%s: inspect refused: %s", body, reason);
+        assert_int_equal(create_rewrite(j, &req, &limits_none, ctx), 0);
+        create_request_release(&req);
+        return j;
+}
+
+static void assert_json(json_t *got, const char *want_text)
+{
+        json_t *want = jparse(want_text);
+
+        if (!json_equal(got, want)) {
+                char *g = json_dumps(got, JSON_SORT_KEYS), *w = json_dumps(want, JSON_SORT_KEYS);
+
+                fail_msg("\n got  %s\n want %s", g, w);
+        }
+        json_decref(want);
+}
+
+/* With the User forced, setuid binaries must not regain root. */
+static void test_rewrite_no_new_privileges(void **state)
+{
+        static const struct {
+                const char *body;
+                const struct create_context *ctx;
+                const char *security_opt; /* HostConfig.SecurityOpt after; NULL: absent */
+                const char *user;         /* User after; NULL: absent */
+        } cases[] = {
+            {"{'HostConfig':{'Binds':['/home/alice:/w']}}", &ctx_plain, "['no-new-privileges']",
+             "1001:1001"},
+            {"{'HostConfig':{'Mounts':[{'Type':'bind','Source':'/home/alice','Target':'/w'}],"
+             "'SecurityOpt':null}}",
+             &ctx_plain, "['no-new-privileges']", "1001:1001"},
+            /* present: not twice */
+            {"{'HostConfig':{'Binds':['/home/alice:/w'],'SecurityOpt':['no-new-privileges']}}",
+             &ctx_plain, "['no-new-privileges']", "1001:1001"},
+            /* =false (and every other spelling) dropped, the last word is ds01's */
+            {"{'User':'0','HostConfig':{'Binds':['/home/alice:/w'],'SecurityOpt':["
+             "'apparmor=docker-default','no-new-privileges=false','no-new-privileges:true',"
+             "'no-new-privileges','seccomp=builtin','no-new-privileges:false']}}",
+             &ctx_plain, "['apparmor=docker-default','seccomp=builtin','no-new-privileges']",
+             "1001:1001"},
+            /* no host bind, or no forced user: the caller's options as they are */
+            {"{'HostConfig':{'Binds':['v:/w']}}", &ctx_plain, NULL, NULL},
+            {"{'User':'root','HostConfig':{'SecurityOpt':['no-new-privileges=false']}}", &ctx_plain,
+             "['no-new-privileges=false']", "root"},
+            {"{'HostConfig':{'Binds':['/home/a:/w']}}", &ctx_no_force, NULL, NULL},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_t *body = inspect_and_rewrite(cases[i].body, cases[i].ctx);
+                json_t *hc = json_object_get(body, "HostConfig");
+                json_t *so = json_object_get(hc, "SecurityOpt");
+                const char *user = json_string_value(json_object_get(body, "User"));
+
+                if (!cases[i].security_opt) {
+                        if (so)
+                                fail_msg("case %zu: SecurityOpt added", i);
+                } else
+                        assert_json(so, cases[i].security_opt);
+                if (!cases[i].user)
+                        assert_null(user);
+                else
+                        assert_string_equal(user, cases[i].user);
+                json_decref(body);
+        }
+}
+
+static void test_inspect_group_add(void **state)
+{
+        expect_inspect("{'HostConfig':{'GroupAdd':['docker']}}", -EPERM,
+                       "ds01: --group-add is not allowed");
+        expect_inspect("{'HostConfig':{'GroupAdd':['0','users']}}", -EPERM, "--group-add");
+        expect_inspect("{'HostConfig':{'GroupAdd':[]}}", 0, NULL);
+        expect_inspect("{'HostConfig':{'GroupAdd':null}}", 0, NULL);
+        expect_inspect("{'HostConfig':{'GroupAdd':'docker'}}", -EINVAL,
+                       "HostConfig.GroupAdd must be a list");
+        expect_inspect("{'HostConfig':{'groupadd':['docker']}}", -EINVAL, "'GroupAdd'");
+}
+
+/* VolumesFrom: listed apart for the engine; inherited binds force the user. */
+static void test_volumes_from_inherited(void **state)
+{
+        struct create_request req;
+        struct create_context ctx;
+        char reason[POLICY_REASON_MAX], buf[1024];
+        json_t *body;
+
+        body = jparse("{'HostConfig':{'VolumesFrom':['c1:ro','c2','c1:rw'],'Links':['c3:x'],"
+                      "'NetworkMode':'container:c2'}}");
+        assert_int_equal(create_inspect(body, NULL, &req, reason, sizeof(reason)), 0);
+        join(buf, sizeof(buf), req.volumes_from, req.n_volumes_from);
+        assert_string_equal(buf, "c1|c2");
+        join(buf, sizeof(buf), req.containers, req.n_containers);
+        assert_string_equal(buf, "c2|c1|c3");
+        create_request_release(&req);
+        assert_int_equal(req.n_volumes_from, 0);
+        json_decref(body);
+
+        body = jparse("{'HostConfig':{'Links':['c3:x']}}");
+        assert_int_equal(create_inspect(body, NULL, &req, reason, sizeof(reason)), 0);
+        assert_int_equal(req.n_volumes_from, 0);
+        create_request_release(&req);
+        json_decref(body);
+
+        ctx = ctx_plain;
+        ctx.inherits_binds = true;
+        body = inspect_and_rewrite("{'User':'root','HostConfig':{'VolumesFrom':['c1']}}", &ctx);
+        assert_json(body, "{'User':'1001:1001','Labels':{" LABELS_PLAIN "},'HostConfig':{"
+                          "'VolumesFrom':['c1'],'CgroupParent':'ds01-students-alice.slice',"
+                          "'SecurityOpt':['no-new-privileges']},"
+                          "'Env':['NVIDIA_VISIBLE_DEVICES=void']}");
+        json_decref(body);
+
+        /* without force_user, inheriting changes nothing */
+        ctx = ctx_no_force;
+        ctx.inherits_binds = true;
+        body = inspect_and_rewrite("{'User':'root','HostConfig':{'VolumesFrom':['c1']}}", &ctx);
+        assert_string_equal(json_string_value(json_object_get(body, "User")), "root");
+        assert_null(json_object_get(json_object_get(body, "HostConfig"), "SecurityOpt"));
+        json_decref(body);
+}
+
+/* Docker up to 26 reads HostConfig fields at the top level of the body (all
+ * of them when there is no HostConfig): refused when set, removed always. */
+static void test_top_level_host_fields(void **state)
+{
+        static const char *const denied[] = {
+            "{'Privileged':true}",
+            "{'Binds':['/:/host']}",
+            "{'Binds':['/:/host'],'HostConfig':null}",
+            "{'CapAdd':['SYS_ADMIN']}",
+            "{'GroupAdd':['0']}",
+            "{'Memory':1}",
+            "{'Memory':1,'HostConfig':{}}",
+            "{'MemorySwap':-1,'HostConfig':{'Memory':1}}",
+            "{'memory':68719476736,'HostConfig':{}}",
+            "{'KernelMemory':1}",
+            "{'CpuShares':1024}",
+            "{'CpusetCpus':'0-3'}",
+            "{'Cpuset':'0-3','HostConfig':{}}",
+            "{'cpuset':'0'}",
+            "{'VolumeDriver':'flocker','HostConfig':{}}",
+            "{'VOLUMEDRIVER':'flocker'}",
+            "{'Dns':['8.8.8.8']}",
+            "{'LogConfig':{'Type':'syslog'}}",
+            "{'NetworkMode':'host'}",
+            "{'Memory':1.5}",
+            "{'Privileged':'yes'}",
+            "{'\\u017fecurityOpt':['label=disable']}",
+            "{'\\u212aernelMemory':1}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(denied); i++)
+                expect_inspect(denied[i], -EINVAL, "HostConfig");
+
+        /* unset values (what old clients send) are fine, and removed */
+        {
+                struct create_context ctx = ctx_no_cgroup;
+                json_t *body = inspect_and_rewrite(
+                    "{'Image':'x','Memory':0,'memory':0,'MemorySwap':0,'CpuShares':0,"
+                    "'CpusetCpus':'','Cpuset':'','VolumeDriver':'local','Privileged':false,"
+                    "'Binds':null,'Dns':[],'LogConfig':{},'HostConfig':{'Memory':5}}",
+                    &ctx);
+
+                assert_json(body, "{'Image':'x','Labels':{'ds01.user':'alice','ds01.managed':"
+                                  "'true','ds01.container_type':'docker','ds01.interface':"
+                                  "'docker'},'HostConfig':{'Memory':5},"
+                                  "'Env':['NVIDIA_VISIBLE_DEVICES=void']}");
+                json_decref(body);
+        }
+
+        /* a body that skipped inspect (monitoring mode): removed whatever the value */
+        {
+                struct create_request req = {.type = "docker", .interface = "docker"};
+                json_t *body = jparse("{'Privileged':true,'Binds':['/:/host'],'Memory':-1,"
+                                      "'CPUSHARES':262144,'Cpuset':'0','VolumeDriver':'x',"
+                                      "'Cmd':['sh'],'User':'root','Hostname':'h'}");
+
+                assert_int_equal(create_rewrite(body, &req, &limits_full, &ctx_no_cgroup), 0);
+                assert_json(body, "{'Cmd':['sh'],'User':'root','Hostname':'h','Labels':{"
+                                  "'ds01.user':'alice','ds01.managed':'true','ds01.container_type':"
+                                  "'docker','ds01.interface':'docker'},'HostConfig':{" LIMITS_CAPPED
+                                  "},'Env':['NVIDIA_VISIBLE_DEVICES=void']}");
+                json_decref(body);
+        }
+}
+
+static void test_inspect_log_config(void **state)
+{
+        static const char *const drivers[] = {"syslog",  "gelf",       "fluentd",  "awslogs",
+                                              "splunk",  "Json-File",  "local ",   "etwlogs",
+                                              "gcplogs", "logentries", "my/plugin"};
+        char body[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(drivers); i++) {
+                snprintf(body, sizeof(body), "{'HostConfig':{'LogConfig':{'Type':'%s'}}}",
+                         drivers[i]);
+                expect_inspect(body, -EPERM, "log driver");
+        }
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'journald'}}}", 0, NULL);
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'none','Config':{}}}}", 0, NULL);
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'json-file','Config':{'max-size':"
+                       "'10m','max-file':'3','compress':'true','mode':'non-blocking'}}}}",
+                       0, NULL);
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'local','Config':{'max-size':'1m'}}}}",
+                       0, NULL);
+        expect_inspect("{'HostConfig':{'LogConfig':{'Config':{'max-file':'2'}}}}", 0, NULL);
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'json-file','Config':"
+                       "{'syslog-address':'tcp://10.0.0.1:514'}}}}",
+                       -EPERM, "log option 'syslog-address'");
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'json-file','Config':"
+                       "{'max-size':'1m','max-buffer-size':'100g'}}}}",
+                       -EPERM, "log option 'max-buffer-size'");
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'journald','Config':{'tag':'x'}}}}",
+                       -EPERM, "log options");
+        expect_inspect(
+            "{'HostConfig':{'LogConfig':{'Type':'journald','Config':{'max-size':'1m'}}}}", -EPERM,
+            "log options");
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'json-file','Config':{'max-size':5}}}}",
+                       -EINVAL, "strings");
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'json-file','Config':'max-size=1m'}}}",
+                       -EINVAL, "LogConfig.Config must be an object");
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':5}}}", -EINVAL,
+                       "LogConfig.Type must be a string");
+        expect_inspect("{'HostConfig':{'LogConfig':{'Type':'json-file','config':{}}}}", -EINVAL,
+                       "'Config'");
+}
+
+/* SELinux: label=type:spc_t runs unconfined, label=level picks another
+ * container's MCS categories; no label option is allowed. */
+static void test_inspect_selinux_label(void **state)
+{
+        static const char *const opts[] = {
+            "label=type:spc_t",
+            "label:type:spc_t",
+            "label=type:unconfined_t",
+            "label=level:s0:c1,c2",
+            "label:level:s0",
+            "label=user:system_u",
+            "label=role:system_r",
+            "label=filetype:x",
+            "label=disable",
+            "label:disable",
+            "label=nested",
+            "label=",
+            "disable",
+        };
+        char body[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(opts); i++) {
+                snprintf(body, sizeof(body), "{'HostConfig':{'SecurityOpt':['%s']}}", opts[i]);
+                expect_inspect(body, -EPERM, "is not allowed");
+        }
+        expect_inspect("{'HostConfig':{'SecurityOpt':['label=type:spc_t']}}", -EPERM,
+                       "label=type:spc_t");
 }
 
 /* ---- exec ---- */
@@ -1519,6 +1807,12 @@ int main(void)
             cmocka_unit_test(test_inspect_limits),
             cmocka_unit_test(test_rewrite_table),
             cmocka_unit_test(test_rewrite_odd_bodies),
+            cmocka_unit_test(test_rewrite_no_new_privileges),
+            cmocka_unit_test(test_inspect_group_add),
+            cmocka_unit_test(test_volumes_from_inherited),
+            cmocka_unit_test(test_top_level_host_fields),
+            cmocka_unit_test(test_inspect_log_config),
+            cmocka_unit_test(test_inspect_selinux_label),
             cmocka_unit_test(test_exec),
             cmocka_unit_test(test_update),
             cmocka_unit_test(test_volume_create),
