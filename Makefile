@@ -60,6 +60,7 @@ run: deps build stop
 	@echo
 	@echo "ds01d is running (pid $$(cat $(DEMO)/run/ds01d.pid), web/health on 127.0.0.1:$$(cat $(DEMO)/run/ds01d.port))."
 	@echo "Try: build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu status     Stop it: make stop"
+	@echo "Docker through ds01's proxy: docker -H unix://$(DEMO)/run/docker.sock ps   (docs/USER-GUIDE.md)"
 
 stop:
 	@if [ -f $(DEMO)/run/ds01d.pid ]; then \
