@@ -448,6 +448,17 @@ static enum relay_result unreachable(struct req *q)
                       "in a minute or tell an admin");
 }
 
+/* Docker's own answer for a missing object ("No such container: x"), so
+ * clients that look for a 404 behave as with Docker. */
+static enum relay_result not_found(struct req *q, const char *what, const char *ref)
+{
+        char msg[POLICY_REF_MAX + 64];
+
+        (void)snprintf(msg, sizeof(msg), "No such %s: %s", what, ref);
+        (void)conn_reply(q->c, 404, msg, q->body_pending);
+        return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
+}
+
 /* ROUTE_CONTAINER, EXEC_CREATE, UPDATE, EXEC: the owner decides. */
 static enum relay_result do_container(struct req *q)
 {
@@ -459,24 +470,16 @@ static enum relay_result do_container(struct req *q)
         if (q->route.kind == ROUTE_EXEC) {
                 if (lookup_exec(q->c, q->route.ref, cref, sizeof(cref)) < 0)
                         return unreachable(q);
-                if (!cref[0]) {
-                        char msg[POLICY_REF_MAX + 64];
-                        (void)snprintf(msg, sizeof(msg), "No such exec instance: %s", q->route.ref);
-                        (void)conn_reply(q->c, 404, msg, q->body_pending);
-                        return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
-                }
+                if (!cref[0])
+                        return not_found(q, "exec instance", q->route.ref);
         } else {
                 (void)strscpy(cref, sizeof(cref), q->route.ref);
         }
         a = container_access(q, cref, &info, &d);
         if (a < 0)
                 return unreachable(q);
-        if (a == POLICY_NOT_FOUND) {
-                char msg[POLICY_REF_MAX + 64];
-                (void)snprintf(msg, sizeof(msg), "No such container: %s", cref);
-                (void)conn_reply(q->c, 404, msg, q->body_pending);
-                return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
-        }
+        if (a == POLICY_NOT_FOUND)
+                return not_found(q, "container", cref);
         if (a == POLICY_DENY && deny(q, 403, d.reason))
                 return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
         if (a != POLICY_DENY && !q->c->u->admin) {
@@ -556,12 +559,8 @@ static enum relay_result do_commit(struct req *q)
         a = container_access(q, ref, &info, &d);
         if (a < 0)
                 return unreachable(q);
-        if (a == POLICY_NOT_FOUND) {
-                char msg[POLICY_REF_MAX + 64];
-                (void)snprintf(msg, sizeof(msg), "No such container: %s", ref);
-                (void)conn_reply(q->c, 404, msg, q->body_pending);
-                return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
-        }
+        if (a == POLICY_NOT_FOUND)
+                return not_found(q, "container", ref);
         if (a == POLICY_DENY && deny(q, 403, d.reason))
                 return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
         return pass(q);
