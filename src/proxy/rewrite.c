@@ -6,7 +6,7 @@
  * helpers (resolve, allowed, root expansion).
  *
  * Everything here is pure except bind_path_resolve(), which asks the file
- * system (realpath, lstat). The bodies are jansson trees parsed by the engine.
+ * system: realpath and lstat. The bodies are jansson trees parsed by the engine.
  *
  * Docker decodes these bodies with Go's encoding/json, which matches object
  * keys to struct fields case-insensitively (bytes.EqualFold: ASCII case, and
