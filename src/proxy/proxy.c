@@ -388,14 +388,16 @@ static enum relay_result forward_target(struct req *q, const char *target,
         return relay(q);
 }
 
-/* Read the whole body of a request ds01 must look into. On failure the
- * answer was sent; returns false. */
+/* Read the whole body of a request ds01 must look into, into raw (always
+ * initialised, so callers may release it). On failure the answer was sent and
+ * raw is empty; returns false. */
 static bool read_json_body(struct req *q, size_t max, struct strbuf *raw, json_t **ret,
                            enum relay_result *res)
 {
         int r;
 
         *ret = NULL;
+        strbuf_init(raw, max);
         if (q->h->expect_continue && send_all(q->c->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
                 *res = RELAY_CLOSE;
                 return false;
@@ -407,23 +409,17 @@ static bool read_json_body(struct req *q, size_t max, struct strbuf *raw, json_t
                                "ds01: the request body is larger than %zu KiB; send a smaller one",
                                max / 1024);
                 *res = refuse(q, 413, msg);
-                return false;
-        }
-        if (r < 0) {
+        } else if (r < 0) {
                 *res = refuse(q, 400, "ds01: malformed request body");
-                return false;
-        }
-        q->body_pending = false;
-        if (raw->len == 0) {
-                *ret = json_object();
-                return true;
-        }
-        *ret = json_loadb(raw->buf, raw->len, 0, NULL);
-        if (!*ret) {
+        } else {
+                q->body_pending = false;
+                *ret = raw->len == 0 ? json_object() : json_loadb(raw->buf, raw->len, 0, NULL);
+                if (*ret)
+                        return true;
                 *res = refuse(q, 400, "ds01: the request body is not valid JSON");
-                return false;
         }
-        return true;
+        strbuf_release(raw);
+        return false;
 }
 
 static bool json_to_buf(json_t *j, struct strbuf *out)
@@ -523,10 +519,8 @@ static enum relay_result do_container(struct req *q)
                 char reason[POLICY_REASON_MAX];
                 int r;
 
-                if (!read_json_body(q, CREATE_BODY_MAX, &raw, &body, &res)) {
-                        strbuf_release(&raw);
+                if (!read_json_body(q, CREATE_BODY_MAX, &raw, &body, &res))
                         return res;
-                }
                 if (q->route.kind == ROUTE_EXEC_CREATE)
                         r = exec_inspect(body, info.user, info.has_binds, reason, sizeof(reason));
                 else
@@ -668,10 +662,8 @@ static enum relay_result do_labeled(struct req *q)
                 json_t *body;
                 enum relay_result res = RELAY_CLOSE;
                 const char *cref;
-                if (!read_json_body(q, CREATE_BODY_MAX, &raw, &body, &res)) {
-                        strbuf_release(&raw);
+                if (!read_json_body(q, CREATE_BODY_MAX, &raw, &body, &res))
                         return res;
-                }
                 cref = json_string_value(json_object_get(body, "Container"));
                 if (cref) {
                         struct container_info info;
@@ -706,10 +698,8 @@ static enum relay_result do_create_object(struct req *q)
         char reason[POLICY_REASON_MAX];
         int r;
 
-        if (!read_json_body(q, CREATE_BODY_MAX, &raw, &body, &res)) {
-                strbuf_release(&raw);
+        if (!read_json_body(q, CREATE_BODY_MAX, &raw, &body, &res))
                 return res;
-        }
         if (q->route.kind == ROUTE_VOLUME_CREATE)
                 r = volume_create_rewrite(body, q->c->user, reason, sizeof(reason));
         else
