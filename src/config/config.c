@@ -406,6 +406,9 @@ static int top_section(struct load_ctx *ctx, const struct cfg_key *k, yaml_node_
         if (streq(name, "bare_metal_access"))
                 return cfg_load_mapping(ctx, val, "bare_metal_access", &cfg_section_bare_metal,
                                         c->bare_metal, NULL, NULL, NULL);
+        if (streq(name, "hostproc"))
+                return cfg_load_mapping(ctx, val, "hostproc", &cfg_section_hostproc, c->hostproc,
+                                        NULL, NULL, NULL);
         if (streq(name, "access_control"))
                 return cfg_load_mapping(ctx, val, "access_control", &cfg_section_access, c->access,
                                         NULL, access_section, NULL);
@@ -755,6 +758,7 @@ struct config *config_free(struct config *c)
         }
         free(c->ctypes);
         cfg_values_release(c->bare_metal, BM__MAX);
+        cfg_values_release(c->hostproc, HPK__MAX);
         cfg_values_release(c->access, AC__MAX);
         cfg_values_release(c->monitoring, MON__MAX);
         for (size_t i = 0; i < c->n_exemptions; i++) {

@@ -93,6 +93,9 @@ enum policy_key {
         POLICY_KEEPALIVE_MAX_DURATION,
         POLICY_GPU_HOLD_AFTER_MANUAL_STOP,
         POLICY_CREATED_CONTAINER_TIMEOUT,
+        POLICY_CHECK_INTERVAL,
+        POLICY_ENFORCE_CPU_ONLY,
+        POLICY_NOTIFY_COOLDOWN,
         POLICY__MAX,
 };
 
@@ -136,7 +139,16 @@ enum bare_metal_key {
         BM_ADMIN_GROUP,
         BM_DEFAULT_GRANT_DURATION,
         BM_STATE_DIR,
+        BM_POLICY,
+        BM_STOP_GRACE,
+        BM_SIGTERM_GRACE,
         BM__MAX,
+};
+
+/* hostproc: the scan for GPU processes outside containers */
+enum hostproc_key {
+        HPK_SCAN_INTERVAL,
+        HPK__MAX,
 };
 
 enum access_key {
@@ -232,6 +244,7 @@ struct config {
         struct config_ctype *ctypes;
         size_t n_ctypes;
         struct cfg_value bare_metal[BM__MAX];
+        struct cfg_value hostproc[HPK__MAX];
         struct cfg_value access[AC__MAX];
         struct cfg_value monitoring[MON__MAX];
 

@@ -479,6 +479,22 @@ void config_global_settings(const struct config *c, struct global_settings *ret)
         g.default_grant_duration =
             global_duration(&c->bare_metal[BM_DEFAULT_GRANT_DURATION], DEFAULT_GRANT_DURATION);
 
+        g.bare_metal_policy =
+            c->bare_metal[BM_POLICY].state == CFG_SET ? c->bare_metal[BM_POLICY].s : "report";
+        g.bare_metal_stop_grace =
+            global_duration(&c->bare_metal[BM_STOP_GRACE], DEFAULT_BARE_METAL_STOP_GRACE);
+        g.bare_metal_sigterm_grace =
+            global_duration(&c->bare_metal[BM_SIGTERM_GRACE], DEFAULT_BARE_METAL_SIGTERM_GRACE);
+        g.check_interval = global_duration(&p[POLICY_CHECK_INTERVAL], DEFAULT_CHECK_INTERVAL);
+        if (g.check_interval < 1)
+                g.check_interval = 1;
+        g.enforce_cpu_only =
+            p[POLICY_ENFORCE_CPU_ONLY].state == CFG_SET && p[POLICY_ENFORCE_CPU_ONLY].b;
+        g.notify_cooldown = global_duration(&p[POLICY_NOTIFY_COOLDOWN], DEFAULT_NOTIFY_COOLDOWN);
+        g.scan_interval = global_duration(&c->hostproc[HPK_SCAN_INTERVAL], DEFAULT_SCAN_INTERVAL);
+        if (g.scan_interval < 1)
+                g.scan_interval = 1;
+
         g.infrastructure_label = c->monitoring[MON_INFRASTRUCTURE_LABEL].state == CFG_SET
                                      ? c->monitoring[MON_INFRASTRUCTURE_LABEL].s
                                      : DEFAULT_INFRASTRUCTURE_LABEL;

@@ -156,6 +156,13 @@ struct global_settings {
         char *const *bare_metal_exempt_users; /* borrowed */
         size_t n_bare_metal_exempt_users;
         int64_t default_grant_duration;         /* default 24 h */
+        const char *bare_metal_policy;          /* "report" (default), "warn", "stop" */
+        int64_t bare_metal_stop_grace;          /* s between warning and SIGTERM; default 300 */
+        int64_t bare_metal_sigterm_grace;       /* s between SIGTERM and SIGKILL; default 30 */
+        int64_t check_interval;                 /* policies.check_interval_s; default 60 */
+        bool enforce_cpu_only;                  /* policies.enforce_cpu_only; default false */
+        int64_t notify_cooldown;                /* policies.notify_cooldown_m; default 60 min */
+        int64_t scan_interval;                  /* hostproc.scan_interval_s; default 30 */
         const char *infrastructure_label;       /* default "ds01.protected"; borrowed */
         char *const *infrastructure_containers; /* borrowed */
         size_t n_infrastructure_containers;
@@ -174,6 +181,11 @@ struct global_settings {
 #define DEFAULT_PROXY_WAIT                 180
 #define DEFAULT_GRANT_DURATION             (24 * 3600)
 #define DEFAULT_INFRASTRUCTURE_LABEL       "ds01.protected"
+#define DEFAULT_CHECK_INTERVAL             60
+#define DEFAULT_NOTIFY_COOLDOWN            (60 * 60)
+#define DEFAULT_SCAN_INTERVAL              30
+#define DEFAULT_BARE_METAL_STOP_GRACE      300
+#define DEFAULT_BARE_METAL_SIGTERM_GRACE   30
 
 /* Fills *ret from c; strings and lists are borrowed from c. */
 void config_global_settings(const struct config *c, struct global_settings *ret);

@@ -175,6 +175,12 @@ static const struct cfg_key policy_keys[] = {
     KEY("created_container_timeout_m", POLICY_CREATED_CONTAINER_TIMEOUT, CFG_DURATION,
         CFG_F_NULLABLE, SEC_PER_MIN, 0, 0,
         "minutes before a created, never started container is removed; default 30"),
+    KEY("check_interval_s", POLICY_CHECK_INTERVAL, CFG_DURATION, 0, 1, 0, 0,
+        "seconds between two passes of the lifecycle loop (idle, runtime, removal); default 60"),
+    KEY("enforce_cpu_only", POLICY_ENFORCE_CPU_ONLY, CFG_BOOL, 0, 0, 0, 0,
+        "apply idle and runtime limits to containers without GPUs too; default false"),
+    KEY("notify_cooldown_m", POLICY_NOTIFY_COOLDOWN, CFG_DURATION, 0, SEC_PER_MIN, 0, 0,
+        "minutes before the same warning or alert is sent to a user again; default 60"),
     IGNORED("auto_stop_idle"),
     IGNORED("checkpoint_warning"),
     IGNORED("require_workspace_mount"),
@@ -199,6 +205,8 @@ static const struct cfg_key top_keys[] = {
     KEY("container_types", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0,
         "lifecycle limits of containers not created by ds01, by type"),
     KEY("bare_metal_access", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0, "GPU use outside containers"),
+    KEY("hostproc", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0,
+        "the scan for GPU processes outside containers"),
     KEY("access_control", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0, "who is an admin"),
     KEY("monitoring", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0,
         "infrastructure containers that ds01 leaves alone"),
@@ -270,8 +278,21 @@ static const struct cfg_key bare_metal_keys[] = {
     KEY("default_grant_duration", BM_DEFAULT_GRANT_DURATION, CFG_DURATION, CFG_F_ALIAS,
         SEC_PER_HOUR, 0, 0, "legacy name of default_grant_duration_h"),
     KEY("state_dir", BM_STATE_DIR, CFG_STRING, 0, 0, 0, 0, "legacy grant folder, imported once"),
+    KEY_S("policy", BM_POLICY, "report|warn|stop",
+          "what happens to GPU processes outside containers of users without a grant: report "
+          "(default), warn (tell the user) or stop (warn, then SIGTERM, then SIGKILL)"),
+    KEY("stop_grace_s", BM_STOP_GRACE, CFG_DURATION, 0, 1, 0, 0,
+        "policy stop: seconds between the warning and SIGTERM; default 300"),
+    KEY("sigterm_grace_s", BM_SIGTERM_GRACE, CFG_DURATION, 0, 1, 0, 0,
+        "policy stop: seconds between SIGTERM and SIGKILL; default 30"),
 };
 SECTION(cfg_section_bare_metal, "bare_metal_access", bare_metal_keys);
+
+static const struct cfg_key hostproc_keys[] = {
+    KEY("scan_interval_s", HPK_SCAN_INTERVAL, CFG_DURATION, 0, 1, 0, 0,
+        "seconds between two scans for GPU processes outside containers; default 30"),
+};
+SECTION(cfg_section_hostproc, "hostproc", hostproc_keys);
 
 static const struct cfg_key access_keys[] = {
     KEY("admin_users", AC_ADMIN_USERS, CFG_STRING_LIST, CFG_F_NULLABLE, 0, 0, 0,
@@ -323,20 +344,11 @@ static const struct cfg_key exemption_keys[] = {
 SECTION(cfg_section_exemption, "lifecycle-exemptions.yaml: exemptions[]", exemption_keys);
 
 const struct cfg_section *const cfg_sections[] = {
-    &cfg_section_top,
-    &cfg_section_user,
-    &cfg_section_group,
-    &cfg_section_override,
-    &cfg_section_aggregate,
-    &cfg_section_user_policies,
-    &cfg_section_policies,
-    &cfg_section_enforcement,
-    &cfg_section_gpu_allocation,
-    &cfg_section_ctype,
-    &cfg_section_bare_metal,
-    &cfg_section_access,
-    &cfg_section_access_wrapper,
-    &cfg_section_monitoring,
+    &cfg_section_top,       &cfg_section_user,           &cfg_section_group,
+    &cfg_section_override,  &cfg_section_aggregate,      &cfg_section_user_policies,
+    &cfg_section_policies,  &cfg_section_enforcement,    &cfg_section_gpu_allocation,
+    &cfg_section_ctype,     &cfg_section_bare_metal,     &cfg_section_hostproc,
+    &cfg_section_access,    &cfg_section_access_wrapper, &cfg_section_monitoring,
     &cfg_section_exemption,
 };
 const size_t cfg_n_sections = ELEMENTSOF(cfg_sections);

@@ -57,6 +57,7 @@ extern const struct cfg_section cfg_section_enforcement;
 extern const struct cfg_section cfg_section_gpu_allocation;
 extern const struct cfg_section cfg_section_ctype;
 extern const struct cfg_section cfg_section_bare_metal;
+extern const struct cfg_section cfg_section_hostproc;
 extern const struct cfg_section cfg_section_access;
 extern const struct cfg_section cfg_section_access_wrapper;
 extern const struct cfg_section cfg_section_monitoring;

@@ -163,6 +163,48 @@ static const char *const migrations[] = {
     ") STRICT;\n"
     "CREATE INDEX usage_user_time ON usage (user, time);\n"
     "CREATE INDEX usage_time ON usage (time);\n",
+    /* 2: the lifecycle loop (containers' start/stop times, pid and scope;
+     * per-container decision state), bare-metal grants, quota alerts. */
+    "ALTER TABLE containers ADD COLUMN interface TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE containers ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE containers ADD COLUMN created_s INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE containers ADD COLUMN started_s INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE containers ADD COLUMN finished_s INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE containers ADD COLUMN gpu INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE containers ADD COLUMN exempt TEXT NOT NULL DEFAULT '';\n"
+    "CREATE INDEX containers_state ON containers (state);\n"
+    "CREATE TABLE lifecycle (\n"
+    "        container TEXT PRIMARY KEY NOT NULL,\n"
+    "        started INTEGER NOT NULL DEFAULT 0,\n"
+    "        last_check INTEGER NOT NULL DEFAULT 0,\n"
+    "        idle_since INTEGER NOT NULL DEFAULT 0,\n"
+    "        streak INTEGER NOT NULL DEFAULT 0,\n"
+    "        warned INTEGER NOT NULL DEFAULT 0,\n"
+    "        sent_idle80 INTEGER NOT NULL DEFAULT 0,\n"
+    "        sent_idle95 INTEGER NOT NULL DEFAULT 0,\n"
+    "        sent_runtime75 INTEGER NOT NULL DEFAULT 0,\n"
+    "        sent_runtime90 INTEGER NOT NULL DEFAULT 0,\n"
+    "        cpu_ns INTEGER NOT NULL DEFAULT 0,\n"
+    "        net_bytes INTEGER NOT NULL DEFAULT 0,\n"
+    "        counters_at INTEGER NOT NULL DEFAULT 0\n"
+    ") STRICT;\n"
+    "CREATE TABLE access_grants (\n"
+    "        user TEXT PRIMARY KEY NOT NULL,\n"
+    "        granted_by TEXT NOT NULL DEFAULT '',\n"
+    "        reason TEXT NOT NULL DEFAULT '',\n"
+    "        granted_at INTEGER NOT NULL,\n"
+    "        expires_s INTEGER NOT NULL DEFAULT 0\n"
+    ") STRICT;\n"
+    "CREATE TABLE alerts (\n"
+    "        user TEXT NOT NULL,\n"
+    "        resource TEXT NOT NULL,\n"
+    "        level TEXT NOT NULL,\n"
+    "        used REAL NOT NULL DEFAULT 0,\n"
+    "        lim REAL NOT NULL DEFAULT 0,\n"
+    "        since INTEGER NOT NULL,\n"
+    "        notified INTEGER NOT NULL DEFAULT 0,\n"
+    "        PRIMARY KEY (user, resource)\n"
+    ") STRICT;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -172,7 +214,14 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration pe
 #define ALLOC_COLUMNS                                                                              \
         "id, slot, container, container_id, user, weight, state, interface, created, updated, "    \
         "expires, reason"
-#define CONTAINER_COLUMNS "id, name, user, type, state, first_seen, last_seen"
+#define CONTAINER_COLUMNS                                                                          \
+        "id, name, user, type, state, first_seen, last_seen, interface, pid, created_s, "          \
+        "started_s, finished_s, gpu, exempt"
+#define LC_COLUMNS                                                                                 \
+        "container, started, last_check, idle_since, streak, warned, sent_idle80, sent_idle95, "   \
+        "sent_runtime75, sent_runtime90, cpu_ns, net_bytes, counters_at"
+#define GRANT_COLUMNS "user, granted_by, reason, granted_at, expires_s"
+#define ALERT_COLUMNS "user, resource, level, used, lim, since, notified"
 #define QUEUE_COLUMNS                                                                              \
         "id, user, container, count, full_gpu, priority, arrival, deadline, state, updated"
 #define RESERVATION_COLUMNS "id, user, grp, slots, start_s, end_s, reason, source, created"
@@ -191,6 +240,16 @@ enum stmt_id {
         STMT_CONTAINER_UPSERT,
         STMT_CONTAINER_LIST,
         STMT_CONTAINER_LIST_USER,
+        STMT_CONTAINER_LIST_LIVE,
+        STMT_LC_LIST,
+        STMT_LC_PUT,
+        STMT_LC_DELETE,
+        STMT_GRANT_PUT,
+        STMT_GRANT_DELETE,
+        STMT_GRANT_LIST,
+        STMT_ALERT_PUT,
+        STMT_ALERT_DELETE,
+        STMT_ALERT_LIST,
         STMT_EVENT_INSERT,
         STMT_QUEUE_INSERT,
         STMT_QUEUE_UPDATE,
@@ -238,16 +297,42 @@ static const char *const stmt_sql[_STMT_MAX] = {
                         "WHERE container = ?1 AND state <> 'released'",
     [STMT_CONTAINER_UPSERT] =
         "INSERT INTO containers (" CONTAINER_COLUMNS ") "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
         "ON CONFLICT (id) DO UPDATE SET "
         "name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END, "
         "user = CASE WHEN excluded.user <> '' THEN excluded.user ELSE user END, "
         "type = CASE WHEN excluded.type <> '' THEN excluded.type ELSE type END, "
         "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE state END, "
-        "last_seen = MAX(last_seen, excluded.last_seen)",
+        "last_seen = MAX(last_seen, excluded.last_seen), "
+        /* what Docker said last; a removal (no inspect) keeps what was known */
+        "interface = CASE WHEN excluded.state = 'removed' THEN interface "
+        "ELSE excluded.interface END, "
+        "pid = excluded.pid, "
+        "created_s = CASE WHEN excluded.created_s <> 0 THEN excluded.created_s "
+        "ELSE created_s END, "
+        "started_s = CASE WHEN excluded.state = 'removed' THEN started_s "
+        "ELSE excluded.started_s END, "
+        "finished_s = CASE WHEN excluded.state = 'removed' THEN finished_s "
+        "ELSE excluded.finished_s END, "
+        "gpu = CASE WHEN excluded.state = 'removed' THEN gpu ELSE excluded.gpu END, "
+        "exempt = CASE WHEN excluded.state = 'removed' THEN exempt ELSE excluded.exempt END",
     [STMT_CONTAINER_LIST] = "SELECT " CONTAINER_COLUMNS " FROM containers ORDER BY first_seen, id",
     [STMT_CONTAINER_LIST_USER] = "SELECT " CONTAINER_COLUMNS " FROM containers "
                                  "WHERE user = ?1 ORDER BY first_seen, id",
+    [STMT_CONTAINER_LIST_LIVE] = "SELECT " CONTAINER_COLUMNS " FROM containers "
+                                 "WHERE state <> 'removed' ORDER BY first_seen, id",
+    [STMT_LC_LIST] = "SELECT " LC_COLUMNS " FROM lifecycle ORDER BY container",
+    [STMT_LC_PUT] = "INSERT OR REPLACE INTO lifecycle (" LC_COLUMNS ") "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [STMT_LC_DELETE] = "DELETE FROM lifecycle WHERE container = ?1",
+    [STMT_GRANT_PUT] = "INSERT OR REPLACE INTO access_grants (" GRANT_COLUMNS ") "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_GRANT_DELETE] = "DELETE FROM access_grants WHERE user = ?1",
+    [STMT_GRANT_LIST] = "SELECT " GRANT_COLUMNS " FROM access_grants ORDER BY user",
+    [STMT_ALERT_PUT] = "INSERT OR REPLACE INTO alerts (" ALERT_COLUMNS ") "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_ALERT_DELETE] = "DELETE FROM alerts WHERE user = ?1 AND resource = ?2",
+    [STMT_ALERT_LIST] = "SELECT " ALERT_COLUMNS " FROM alerts ORDER BY user, resource",
     [STMT_EVENT_INSERT] = "INSERT INTO events (time, type, user, source, container, details) "
                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [STMT_QUEUE_INSERT] = "INSERT INTO queue (user, container, count, full_gpu, priority, arrival, "
@@ -1472,6 +1557,13 @@ static int read_container(sqlite3_stmt *st, void *elem)
         row_field(&w, c->state);
         c->first_seen = row_int64(&w);
         c->last_seen = row_int64(&w);
+        row_field(&w, c->interface);
+        c->pid = row_int64(&w);
+        c->created_s = row_int64(&w);
+        c->started_s = row_int64(&w);
+        c->finished_s = row_int64(&w);
+        c->gpu = row_int64(&w) != 0;
+        row_field(&w, c->exempt);
         return w.r;
 }
 
@@ -1494,9 +1586,256 @@ int store_container_upsert(struct store *s, const struct store_container *c, int
         bind_field(&b, 5, c->state);
         bind_int64(&b, 6, c->first_seen > 0 ? c->first_seen : now);
         bind_int64(&b, 7, MAX(c->last_seen, now));
+        bind_field(&b, 8, c->interface);
+        bind_int64(&b, 9, c->pid);
+        bind_int64(&b, 10, c->created_s);
+        bind_int64(&b, 11, c->started_s);
+        bind_int64(&b, 12, c->finished_s);
+        bind_int64(&b, 13, c->gpu ? 1 : 0);
+        bind_field(&b, 14, c->exempt);
         if (b.rc != SQLITE_OK)
                 return sql_error(s, b.rc);
         return step_done(s, st);
+}
+
+int store_container_list_live(struct store *s, struct store_container **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = stmt_get(s, STMT_CONTAINER_LIST_LIVE, &st);
+        if (r < 0)
+                return r;
+        r = fetch_rows(s, st, sizeof(**ret), read_container, NULL, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- lifecycle state ---- */
+
+static int read_lc(sqlite3_stmt *st, void *elem)
+{
+        struct store_lc *l = elem;
+        struct row w = {.st = st};
+
+        row_field(&w, l->container);
+        l->started = row_int64(&w);
+        l->last_check = row_int64(&w);
+        l->idle_since = row_int64(&w);
+        l->streak = row_int64(&w);
+        l->warned = (unsigned)row_int64(&w);
+        for (size_t i = 0; i < ELEMENTSOF(l->sent); i++)
+                l->sent[i] = row_int64(&w);
+        l->cpu_ns = (uint64_t)row_int64(&w);
+        l->net_bytes = (uint64_t)row_int64(&w);
+        l->counters_at = row_int64(&w);
+        return w.r;
+}
+
+int store_lc_list(struct store *s, struct store_lc **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = stmt_get(s, STMT_LC_LIST, &st);
+        if (r < 0)
+                return r;
+        r = fetch_rows(s, st, sizeof(**ret), read_lc, NULL, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int store_lc_put(struct store *s, const struct store_lc *l)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct binder b;
+        int r;
+
+        if (l->container[0] == '\0')
+                return set_error(s, -EINVAL, "lifecycle state needs a container id");
+        r = stmt_get(s, STMT_LC_PUT, &st);
+        if (r < 0)
+                return r;
+        b = (struct binder){.st = st};
+        bind_field(&b, 1, l->container);
+        bind_int64(&b, 2, l->started);
+        bind_int64(&b, 3, l->last_check);
+        bind_int64(&b, 4, l->idle_since);
+        bind_int64(&b, 5, l->streak);
+        bind_int64(&b, 6, l->warned);
+        for (int i = 0; i < (int)ELEMENTSOF(l->sent); i++)
+                bind_int64(&b, 7 + i, l->sent[i]);
+        /* counters are uint64 in the kernel; SQLite keeps the bits */
+        bind_int64(&b, 11, (int64_t)l->cpu_ns);
+        bind_int64(&b, 12, (int64_t)l->net_bytes);
+        bind_int64(&b, 13, l->counters_at);
+        if (b.rc != SQLITE_OK)
+                return sql_error(s, b.rc);
+        return step_done(s, st);
+}
+
+/* Runs a DELETE with text parameters; -ENOENT when nothing matched. */
+static int delete_text(struct store *s, enum stmt_id id, const char *a, const char *b2,
+                       const char *what)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct binder b;
+        int r;
+
+        r = stmt_get(s, id, &st);
+        if (r < 0)
+                return r;
+        b = (struct binder){.st = st};
+        bind_text(&b, 1, a);
+        if (b2)
+                bind_text(&b, 2, b2);
+        if (b.rc != SQLITE_OK)
+                return sql_error(s, b.rc);
+        r = step_done(s, st);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return set_error(s, -ENOENT, "no %s for %s", what, a);
+        return 0;
+}
+
+int store_lc_delete(struct store *s, const char *container)
+{
+        return delete_text(s, STMT_LC_DELETE, container, NULL, "lifecycle state");
+}
+
+/* ---- bare-metal grants ---- */
+
+static int read_grant(sqlite3_stmt *st, void *elem)
+{
+        struct store_grant *g = elem;
+        struct row w = {.st = st};
+
+        row_field(&w, g->user);
+        row_field(&w, g->granted_by);
+        row_field(&w, g->reason);
+        g->granted_at = row_int64(&w);
+        g->expires = row_int64(&w);
+        return w.r;
+}
+
+int store_grant_put(struct store *s, const struct store_grant *g)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct binder b;
+        int r;
+
+        if (g->user[0] == '\0')
+                return set_error(s, -EINVAL, "a grant needs a user");
+        r = stmt_get(s, STMT_GRANT_PUT, &st);
+        if (r < 0)
+                return r;
+        b = (struct binder){.st = st};
+        bind_field(&b, 1, g->user);
+        bind_field(&b, 2, g->granted_by);
+        bind_field(&b, 3, g->reason);
+        bind_int64(&b, 4, g->granted_at);
+        bind_int64(&b, 5, g->expires);
+        if (b.rc != SQLITE_OK)
+                return sql_error(s, b.rc);
+        return step_done(s, st);
+}
+
+int store_grant_delete(struct store *s, const char *user)
+{
+        return delete_text(s, STMT_GRANT_DELETE, user, NULL, "grant");
+}
+
+int store_grant_list(struct store *s, struct store_grant **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = stmt_get(s, STMT_GRANT_LIST, &st);
+        if (r < 0)
+                return r;
+        r = fetch_rows(s, st, sizeof(**ret), read_grant, NULL, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- quota alerts ---- */
+
+static int read_alert(sqlite3_stmt *st, void *elem)
+{
+        struct store_alert *a = elem;
+        struct row w = {.st = st};
+
+        row_field(&w, a->user);
+        row_field(&w, a->resource);
+        row_field(&w, a->level);
+        a->used = row_double(&w);
+        a->limit = row_double(&w);
+        a->since = row_int64(&w);
+        a->notified = row_int64(&w);
+        return w.r;
+}
+
+int store_alert_put(struct store *s, const struct store_alert *a)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct binder b;
+        int r;
+
+        if (a->user[0] == '\0' || a->resource[0] == '\0')
+                return set_error(s, -EINVAL, "an alert needs a user and a resource");
+        r = stmt_get(s, STMT_ALERT_PUT, &st);
+        if (r < 0)
+                return r;
+        b = (struct binder){.st = st};
+        bind_field(&b, 1, a->user);
+        bind_field(&b, 2, a->resource);
+        bind_field(&b, 3, a->level);
+        bind_double(&b, 4, a->used);
+        bind_double(&b, 5, a->limit);
+        bind_int64(&b, 6, a->since);
+        bind_int64(&b, 7, a->notified);
+        if (b.rc != SQLITE_OK)
+                return sql_error(s, b.rc);
+        return step_done(s, st);
+}
+
+int store_alert_delete(struct store *s, const char *user, const char *resource)
+{
+        return delete_text(s, STMT_ALERT_DELETE, user, resource, "alert");
+}
+
+int store_alert_list(struct store *s, struct store_alert **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = stmt_get(s, STMT_ALERT_LIST, &st);
+        if (r < 0)
+                return r;
+        r = fetch_rows(s, st, sizeof(**ret), read_alert, NULL, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
 }
 
 int store_container_list(struct store *s, const char *user, struct store_container **ret,

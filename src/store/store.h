@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_SLOT_MAX 24
 #define STORE_NAME_MAX 256 /* users, containers, groups */
@@ -149,12 +149,75 @@ struct store_container {
         char type[STORE_WORD_MAX];
         char state[STORE_WORD_MAX]; /* created, running, exited, removed, ... */
         int64_t first_seen, last_seen;
+        /* What the lifecycle loop needs, as Docker said last (a removal keeps
+         * the times, scope and interface that were known): */
+        char interface[STORE_WORD_MAX];           /* ds01.interface label, "" none */
+        int64_t pid;                              /* State.Pid, 0 when not running */
+        int64_t created_s, started_s, finished_s; /* epoch s, 0 unknown / never */
+        bool gpu;                                 /* asked for GPUs (any way) */
+        char exempt[STORE_WORD_MAX];              /* "ds01.protected", "ds01.monitoring",
+                                                   * "infrastructure", or "" */
 };
 
 /* Insert or update by id (first_seen kept on update). */
 int store_container_upsert(struct store *s, const struct store_container *c, int64_t now);
 int store_container_list(struct store *s, const char *user, struct store_container **ret,
                          size_t *ret_n);
+
+/* Containers not known to be removed, ordered by first_seen. */
+int store_container_list_live(struct store *s, struct store_container **ret, size_t *ret_n);
+
+/* ---- lifecycle state (one row per container the loop has looked at) ---- */
+
+struct store_lc {
+        char container[STORE_ID_MAX]; /* Docker's id */
+        int64_t started;              /* epoch s: the start this state belongs to */
+        int64_t last_check;           /* epoch s */
+        int64_t idle_since;           /* epoch s, 0 = active */
+        long long streak;
+        unsigned warned;
+        int64_t sent[4];     /* epoch s each warning was last sent: idle 80/95, runtime 75/90 */
+        uint64_t cpu_ns;     /* cgroup CPU counter at counters_at */
+        uint64_t net_bytes;  /* interface counters at counters_at */
+        int64_t counters_at; /* microseconds; 0 = not read yet */
+};
+
+int store_lc_list(struct store *s, struct store_lc **ret, size_t *ret_n);
+/* Insert or replace by container. */
+int store_lc_put(struct store *s, const struct store_lc *l);
+/* -ENOENT when there is none. */
+int store_lc_delete(struct store *s, const char *container);
+
+/* ---- bare-metal access grants ---- */
+
+struct store_grant {
+        char user[STORE_NAME_MAX];
+        char granted_by[STORE_NAME_MAX];
+        char reason[STORE_TEXT_MAX];
+        int64_t granted_at; /* microseconds */
+        int64_t expires;    /* epoch s; 0 = permanent */
+};
+
+/* Insert or replace (one grant per user). */
+int store_grant_put(struct store *s, const struct store_grant *g);
+int store_grant_delete(struct store *s, const char *user); /* -ENOENT when none */
+int store_grant_list(struct store *s, struct store_grant **ret, size_t *ret_n);
+
+/* ---- quota alerts in force ---- */
+
+struct store_alert {
+        char user[STORE_NAME_MAX];
+        char resource[STORE_WORD_MAX]; /* gpu, containers, memory */
+        char level[STORE_WORD_MAX];    /* high (>= 80 %), reached (>= 100 %) */
+        double used, limit;
+        int64_t since;    /* microseconds: when this level began */
+        int64_t notified; /* microseconds: last time the user was told, 0 never */
+};
+
+/* Insert or replace by (user, resource). */
+int store_alert_put(struct store *s, const struct store_alert *a);
+int store_alert_delete(struct store *s, const char *user, const char *resource);
+int store_alert_list(struct store *s, struct store_alert **ret, size_t *ret_n);
 
 /* ---- events ---- */
 

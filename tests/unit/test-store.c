@@ -188,15 +188,15 @@ static void test_open_new(void **state)
         raw_text(f->path, "PRAGMA journal_mode", buf, sizeof(buf));
         assert_string_equal(buf, "wal");
         raw_text(f->path, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
-        assert_string_equal(buf, "1");
+        assert_int_equal(strtol(buf, NULL, 10), STORE_SCHEMA_VERSION);
         f->s = store_close(f->s);
         assert_null(f->s);
 
         /* again: nothing to migrate, same version */
         f->s = open_ok(f->path);
-        assert_int_equal(store_schema_version(f->s), 1);
+        assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
         raw_text(f->path, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
-        assert_string_equal(buf, "1");
+        assert_int_equal(strtol(buf, NULL, 10), STORE_SCHEMA_VERSION);
         assert_null(store_close(NULL));
 }
 
@@ -973,6 +973,145 @@ static void test_containers(void **state)
         assert_int_equal(store_container_upsert(f->s, &c, 300), -EINVAL);
 }
 
+/* Schema 2: the lifecycle columns of containers (a removal keeps what was
+ * known), lifecycle state, grants and alerts round-trip. */
+static void test_lifecycle_tables(void **state)
+{
+        struct fixture *f = *state;
+        struct store_container c = {0}, *l = NULL;
+        struct store_lc lc = {0}, *ll = NULL;
+        struct store_grant g = {0}, *gl = NULL;
+        struct store_alert a = {0}, *al = NULL;
+        size_t n = 0;
+
+        f->s = open_ok(f->path);
+        strscpy(c.id, sizeof(c.id), "abc123");
+        strscpy(c.name, sizeof(c.name), "alpha");
+        strscpy(c.user, sizeof(c.user), "alice");
+        strscpy(c.type, sizeof(c.type), "atomic");
+        strscpy(c.state, sizeof(c.state), "running");
+        strscpy(c.interface, sizeof(c.interface), "atomic");
+        strscpy(c.exempt, sizeof(c.exempt), "ds01.protected");
+        c.pid = 4242;
+        c.created_s = 1000;
+        c.started_s = 1010;
+        c.gpu = true;
+        assert_int_equal(store_container_upsert(f->s, &c, 100), 0);
+        memset(&c, 0, sizeof(c));
+        strscpy(c.id, sizeof(c.id), "abc123");
+        strscpy(c.state, sizeof(c.state), "removed");
+        assert_int_equal(store_container_upsert(f->s, &c, 200), 0);
+        assert_int_equal(store_container_list(f->s, NULL, &l, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(l[0].state, "removed");
+        assert_string_equal(l[0].interface, "atomic");
+        assert_string_equal(l[0].exempt, "ds01.protected");
+        assert_int_equal(l[0].pid, 0);
+        assert_int_equal(l[0].created_s, 1000);
+        assert_int_equal(l[0].started_s, 1010);
+        assert_true(l[0].gpu);
+        free(l);
+        l = NULL;
+        assert_int_equal(store_container_list_live(f->s, &l, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(l);
+
+        strscpy(lc.container, sizeof(lc.container), "abc123");
+        lc.started = 1010;
+        lc.idle_since = 1500;
+        lc.streak = 3;
+        lc.warned = 5;
+        lc.sent[1] = 1600;
+        lc.cpu_ns = UINT64_MAX - 7;
+        lc.net_bytes = 1ull << 40;
+        lc.counters_at = 123456789;
+        assert_int_equal(store_lc_put(f->s, &lc), 0);
+        lc.streak = 4;
+        assert_int_equal(store_lc_put(f->s, &lc), 0);
+        assert_int_equal(store_lc_list(f->s, &ll, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(ll[0].streak, 4);
+        assert_int_equal(ll[0].warned, 5);
+        assert_int_equal(ll[0].sent[1], 1600);
+        assert_true(ll[0].cpu_ns == UINT64_MAX - 7);
+        assert_true(ll[0].net_bytes == 1ull << 40);
+        assert_int_equal(ll[0].counters_at, 123456789);
+        free(ll);
+        assert_int_equal(store_lc_delete(f->s, "abc123"), 0);
+        assert_int_equal(store_lc_delete(f->s, "abc123"), -ENOENT);
+        lc.container[0] = '\0';
+        assert_int_equal(store_lc_put(f->s, &lc), -EINVAL);
+
+        strscpy(g.user, sizeof(g.user), "bob");
+        strscpy(g.granted_by, sizeof(g.granted_by), "erin");
+        strscpy(g.reason, sizeof(g.reason), "profiling");
+        g.granted_at = 5;
+        g.expires = 0;
+        assert_int_equal(store_grant_put(f->s, &g), 0);
+        g.expires = 99;
+        assert_int_equal(store_grant_put(f->s, &g), 0); /* replaces */
+        assert_int_equal(store_grant_list(f->s, &gl, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(gl[0].expires, 99);
+        assert_string_equal(gl[0].reason, "profiling");
+        free(gl);
+        assert_int_equal(store_grant_delete(f->s, "bob"), 0);
+        assert_int_equal(store_grant_delete(f->s, "bob"), -ENOENT);
+
+        strscpy(a.user, sizeof(a.user), "carol");
+        strscpy(a.resource, sizeof(a.resource), "gpu");
+        strscpy(a.level, sizeof(a.level), "high");
+        a.used = 0.8;
+        a.limit = 1.0;
+        a.since = 10;
+        assert_int_equal(store_alert_put(f->s, &a), 0);
+        strscpy(a.level, sizeof(a.level), "reached");
+        a.used = 1.0;
+        assert_int_equal(store_alert_put(f->s, &a), 0);
+        assert_int_equal(store_alert_list(f->s, &al, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(al[0].level, "reached");
+        assert_true(al[0].used == 1.0 && al[0].limit == 1.0);
+        free(al);
+        assert_int_equal(store_alert_delete(f->s, "carol", "gpu"), 0);
+        assert_int_equal(store_alert_delete(f->s, "carol", "gpu"), -ENOENT);
+}
+
+/* A database at schema 1 with rows migrates to 2 and keeps them. */
+static void test_migrate_from_1(void **state)
+{
+        struct fixture *f = *state;
+        struct store_container *l = NULL;
+        size_t n = 0;
+        char buf[64];
+
+        f->s = open_ok(f->path);
+        f->s = store_close(f->s);
+        /* take the file back to version 1 */
+        raw_exec(f->path, "DROP TABLE lifecycle; DROP TABLE access_grants; DROP TABLE alerts; "
+                          "DROP INDEX containers_state; "
+                          "ALTER TABLE containers DROP COLUMN interface; "
+                          "ALTER TABLE containers DROP COLUMN pid; "
+                          "ALTER TABLE containers DROP COLUMN created_s; "
+                          "ALTER TABLE containers DROP COLUMN started_s; "
+                          "ALTER TABLE containers DROP COLUMN finished_s; "
+                          "ALTER TABLE containers DROP COLUMN gpu; "
+                          "ALTER TABLE containers DROP COLUMN exempt; "
+                          "DELETE FROM schema_version WHERE version > 1; "
+                          "INSERT INTO containers (id, name, user, type, state, first_seen, "
+                          "last_seen) VALUES ('c1', 'old', 'alice', 'docker', 'running', 1, 2)");
+        f->s = open_ok(f->path);
+        assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+        raw_text(f->path, "SELECT COUNT(*) FROM schema_version", buf, sizeof(buf));
+        assert_int_equal(strtol(buf, NULL, 10), STORE_SCHEMA_VERSION);
+        assert_int_equal(store_container_list_live(f->s, &l, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(l[0].name, "old");
+        assert_int_equal(l[0].pid, 0);
+        assert_false(l[0].gpu);
+        free(l);
+}
+
 static void test_queue(void **state)
 {
         struct fixture *f = *state;
@@ -1270,6 +1409,8 @@ int main(void)
             T(test_events),
             T(test_event_details),
             T(test_containers),
+            T(test_lifecycle_tables),
+            T(test_migrate_from_1),
             T(test_queue),
             T(test_reservations),
             T(test_usage),
