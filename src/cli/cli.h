@@ -35,6 +35,9 @@ extern const struct cli_command cli_cmd_queue;
 extern const struct cli_command cli_cmd_reserve;
 extern const struct cli_command cli_cmd_events;
 extern const struct cli_command cli_cmd_container;
+extern const struct cli_command cli_cmd_lifecycle;
+extern const struct cli_command cli_cmd_alerts;
+extern const struct cli_command cli_cmd_access;
 
 /* "ds01: <message>" on stderr; returns EXIT_FAIL. */
 int cli_error(const char *fmt, ...) _printf_(1, 2);

@@ -14,8 +14,9 @@
 #include "util/strutil.h"
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_limits, &cli_cmd_config, &cli_cmd_gpu,   &cli_cmd_queue,     &cli_cmd_reserve,
-    &cli_cmd_events, &cli_cmd_health, &cli_cmd_state, &cli_cmd_container,
+    &cli_cmd_limits,    &cli_cmd_config,    &cli_cmd_gpu,    &cli_cmd_queue,
+    &cli_cmd_reserve,   &cli_cmd_events,    &cli_cmd_health, &cli_cmd_state,
+    &cli_cmd_container, &cli_cmd_lifecycle, &cli_cmd_alerts, &cli_cmd_access,
 };
 
 int cli_error(const char *fmt, ...)
