@@ -18,6 +18,7 @@
 #include <utmpx.h>
 
 #include "daemon/daemon.h"
+#include "hostproc/hostproc.h"
 #include "metrics/expo.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -263,15 +264,30 @@ static int window_sub(void *ud, const char *type, long long n)
 
 /* Lifecycle actions are counted all-time once (by type, indexed), then kept
  * up to date with the events that enter the 24 h window. */
+/* The event types each action counts, as the old exporter mapped them
+ * (maintenance.idle_kill -> idle_kill, ...), plus the alert names ds01d
+ * writes and "lifecycle.<action>". */
+static const struct {
+        const char *type;
+        unsigned action; /* index into lifecycle_actions */
+} lifecycle_types[] = {
+    {"maintenance.idle_kill", 0},       {"maintenance.runtime_kill", 1},
+    {"resource.oom_kill", 2},           {"alert.gpu_warning", 3},
+    {"alert.gpu_usage_high", 3},        {"alert.gpu_limit_reached", 3},
+    {"alert.memory_warning", 4},        {"alert.memory_usage_high", 4},
+    {"alert.memory_limit_reached", 4},  {"alert.container_warning", 5},
+    {"alert.container_usage_high", 5},  {"alert.container_limit_reached", 5},
+    {"bare_metal.warning", 6},          {"lifecycle.idle_kill", 0},
+    {"lifecycle.runtime_kill", 1},      {"lifecycle.oom_kill", 2},
+    {"lifecycle.gpu_warning", 3},       {"lifecycle.memory_warning", 4},
+    {"lifecycle.container_warning", 5}, {"lifecycle.bare_metal_warning", 6},
+};
+
 static void lifecycle_add(struct ds01d *d, const char *type, long long n)
 {
-        const char *action = startswith(type, "lifecycle.");
-
-        if (!action)
-                return;
-        for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions); i++)
-                if (streq(action, lifecycle_actions[i]))
-                        d->lifecycle_counts[i] += n;
+        for (size_t i = 0; i < ELEMENTSOF(lifecycle_types); i++)
+                if (streq(type, lifecycle_types[i].type))
+                        d->lifecycle_counts[lifecycle_types[i].action] += n;
 }
 
 static int window_enter(void *ud, const char *type, long long n)
@@ -289,10 +305,12 @@ static int collect_events(struct ds01d *d, struct expo *e)
         if (!w->valid || from < w->from || now < w->to || from >= w->to) {
                 w->n = 0;
                 r = store_event_type_counts(d->store, from, now, window_add, d);
-                for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions) && r >= 0; i++) {
-                        char type[STORE_WORD_MAX];
-                        snprintf(type, sizeof(type), "lifecycle.%s", lifecycle_actions[i]);
-                        r = store_event_count_type(d->store, type, &d->lifecycle_counts[i]);
+                for (size_t i = 0; i < ELEMENTSOF(lifecycle_actions); i++)
+                        d->lifecycle_counts[i] = 0;
+                for (size_t i = 0; i < ELEMENTSOF(lifecycle_types) && r >= 0; i++) {
+                        long long c = 0;
+                        r = store_event_count_type(d->store, lifecycle_types[i].type, &c);
+                        d->lifecycle_counts[lifecycle_types[i].action] += c;
                 }
         } else {
                 /* add what entered the window, take off what left it */
@@ -418,7 +436,7 @@ static int collect_gpu(struct ds01d *d, struct expo *e)
         return 0;
 }
 
-/* ---- host: disk, ssh sessions, unmanaged containers ---- */
+/* ---- host: disk, ssh sessions, unmanaged containers, GPU processes outside them ---- */
 
 static int collect_host(struct ds01d *d, struct expo *e)
 {
@@ -507,6 +525,48 @@ static int collect_host(struct ds01d *d, struct expo *e)
                 expo_family(e, "ds01_unmanaged_gpu_all_access", EXPO_GAUGE,
                             "unmanaged containers that asked for all GPUs");
                 expo_sample1(e, NULL, NULL, all);
+        }
+
+        /* GPU processes outside containers (container escapes included), as
+         * the host-process scan confirmed them (hostproc-glue.c) */
+        {
+                struct host_mem {
+                        const char *user, *slot;
+                        double bytes;
+                };
+                struct host_mem *sums;
+                size_t n_hp = d->hp ? d->hp->n : 0, m = 0;
+                double untracked = 0;
+
+                sums = calloc(n_hp ? n_hp : 1, sizeof(*sums));
+                if (!sums)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n_hp; i++) {
+                        const struct hp_entry *h = &d->hp->e[i];
+                        const char *user = h->p.user[0] ? h->p.user : "unknown";
+                        size_t k;
+                        if (h->state != HP_CONFIRMED)
+                                continue;
+                        untracked++;
+                        for (k = 0; k < m; k++)
+                                if (streq(sums[k].user, user) && streq(sums[k].slot, h->p.slot))
+                                        break;
+                        if (k == m)
+                                sums[m++] = (struct host_mem){.user = user, .slot = h->p.slot};
+                        if (h->p.memory != UINT64_MAX)
+                                sums[k].bytes += (double)h->p.memory;
+                }
+                expo_family(e, "ds01_untracked_gpu_processes", EXPO_GAUGE,
+                            "GPU processes outside containers, and in containers not holding "
+                            "their GPU");
+                expo_sample1(e, NULL, NULL, untracked);
+                expo_family(e, "ds01_host_gpu_memory_bytes", EXPO_GAUGE,
+                            "GPU memory of processes outside containers, per user and slot");
+                for (size_t k = 0; k < m; k++) {
+                        const char *l[] = {"user", sums[k].user, "gpu_slot", sums[k].slot, NULL};
+                        expo_sample(e, NULL, l, sums[k].bytes);
+                }
+                free(sums);
         }
         return 0;
 }

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/api.h"
 #include "daemon/daemon.h"
 #include "store/event-record.h"
 #include "util/log.h"
@@ -33,20 +34,9 @@
 #define EVENTS_DEFAULT_LIMIT 100
 #define WAIT_MAX_S           (7 * 24 * 3600)
 
-struct request_ctx {
-        char *body;
-        size_t len, cap;
-        bool too_large;
-        bool identified;
-        uid_t uid;
-        char user[STORE_NAME_MAX];
-        bool admin;
-        struct waiter *waiter;
-};
-
 /* ---- replies ---- */
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, json_t *j)
+enum MHD_Result api_reply(struct MHD_Connection *conn, unsigned status, json_t *j)
 {
         char *body = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         struct MHD_Response *resp;
@@ -68,10 +58,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, json_
         return ret;
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                                   const char *fmt, ...) _printf_(4, 5);
-static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                                   const char *fmt, ...)
+enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                const char *fmt, ...)
 {
         char msg[512];
         va_list ap;
@@ -79,7 +67,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status,
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return reply(conn, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+        return api_reply(conn, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
 }
 
 /* ---- the caller ---- */
@@ -127,6 +115,7 @@ static int identify(struct ds01d *d, struct MHD_Connection *conn, struct request
         if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -EACCES;
         rc->uid = cred.uid;
+        rc->gid = cred.gid;
         if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp)
                 (void)strscpy(rc->user, sizeof(rc->user), pw.pw_name);
         else
@@ -145,15 +134,15 @@ static int identify(struct ds01d *d, struct MHD_Connection *conn, struct request
 
 /* ---- request helpers ---- */
 
-static const char *arg(struct MHD_Connection *conn, const char *key)
+const char *api_arg(struct MHD_Connection *conn, const char *key)
 {
         const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
         return v && *v ? v : NULL;
 }
 
 /* Parse the body as a JSON object whose keys are all in `allowed`. */
-static json_t *parse_body(struct request_ctx *rc, const char *const *allowed, char *err,
-                          size_t err_size)
+json_t *api_parse_body(struct request_ctx *rc, const char *const *allowed, char *err,
+                       size_t err_size)
 {
         json_error_t je;
         json_t *j;
@@ -212,9 +201,9 @@ static int parse_iso_us(const char *s, int64_t *ret)
 
 static enum MHD_Result h_whoami(struct MHD_Connection *conn, struct request_ctx *rc)
 {
-        return reply(conn, 200,
-                     json_pack("{s:s, s:I, s:b}", "user", rc->user, "uid", (json_int_t)rc->uid,
-                               "admin", rc->admin));
+        return api_reply(conn, 200,
+                         json_pack("{s:s, s:I, s:b}", "user", rc->user, "uid", (json_int_t)rc->uid,
+                                   "admin", rc->admin));
 }
 
 static enum MHD_Result h_status(struct ds01d *d, struct MHD_Connection *conn)
@@ -224,8 +213,8 @@ static enum MHD_Result h_status(struct ds01d *d, struct MHD_Connection *conn)
         j = state_status_json(d);
         pthread_mutex_unlock(&d->lock);
         if (!j)
-                return reply_error(conn, 500, "INTERNAL", "cannot read the state: see the log");
-        return reply(conn, 200, j);
+                return api_reply_error(conn, 500, "INTERNAL", "cannot read the state: see the log");
+        return api_reply(conn, 200, j);
 }
 
 static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
@@ -243,12 +232,13 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
         int r;
 
         if (!rc->admin)
-                return reply_error(conn, 403, "FORBIDDEN",
-                                   "only admins and ds01's own tools may allocate GPUs directly; "
-                                   "ask an admin");
-        b = parse_body(rc, allowed, err, sizeof(err));
+                return api_reply_error(
+                    conn, 403, "FORBIDDEN",
+                    "only admins and ds01's own tools may allocate GPUs directly; "
+                    "ask an admin");
+        b = api_parse_body(rc, allowed, err, sizeof(err));
         if (!b)
-                return reply_error(conn, 400, "BAD_REQUEST", "%s", err);
+                return api_reply_error(conn, 400, "BAD_REQUEST", "%s", err);
         p.user = json_string_value(json_object_get(b, "user"));
         p.container = json_string_value(json_object_get(b, "container"));
         p.interface = json_string_value(json_object_get(b, "interface"));
@@ -260,14 +250,14 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                 p.count = (int)json_integer_value(v);
         else if (v) {
                 json_decref(b);
-                return reply_error(conn, 400, "BAD_REQUEST",
-                                   "count must be a whole number from 1 to %d, or \"all\"",
-                                   ALLOC_MAX_SLOTS);
+                return api_reply_error(conn, 400, "BAD_REQUEST",
+                                       "count must be a whole number from 1 to %d, or \"all\"",
+                                       ALLOC_MAX_SLOTS);
         }
         v = json_object_get(b, "full");
         if (v && !json_is_boolean(v)) {
                 json_decref(b);
-                return reply_error(conn, 400, "BAD_REQUEST", "full must be true or false");
+                return api_reply_error(conn, 400, "BAD_REQUEST", "full must be true or false");
         }
         p.full = json_is_true(v);
         v = json_object_get(b, "wait_seconds");
@@ -275,32 +265,32 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                 if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                     json_integer_value(v) > WAIT_MAX_S) {
                         json_decref(b);
-                        return reply_error(conn, 400, "BAD_REQUEST",
-                                           "wait_seconds must be a whole number from 0 to %d",
-                                           WAIT_MAX_S);
+                        return api_reply_error(conn, 400, "BAD_REQUEST",
+                                               "wait_seconds must be a whole number from 0 to %d",
+                                               WAIT_MAX_S);
                 }
                 wait_s = json_integer_value(v);
         }
         if (!p.user || !*p.user || !p.container || !*p.container ||
             strlen(p.container) >= STORE_NAME_MAX || strlen(p.user) >= STORE_NAME_MAX) {
                 json_decref(b);
-                return reply_error(conn, 400, "BAD_REQUEST",
-                                   "user and container are required strings (under %d bytes)",
-                                   STORE_NAME_MAX);
+                return api_reply_error(conn, 400, "BAD_REQUEST",
+                                       "user and container are required strings (under %d bytes)",
+                                       STORE_NAME_MAX);
         }
         if (!container_name_valid(p.container)) {
                 json_decref(b);
-                return reply_error(conn, 400, "BAD_REQUEST",
-                                   "'%s' is not a container name Docker accepts "
-                                   "([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
-                                   p.container);
+                return api_reply_error(conn, 400, "BAD_REQUEST",
+                                       "'%s' is not a container name Docker accepts "
+                                       "([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                                       p.container);
         }
 
         pthread_mutex_lock(&d->lock);
         if (d->stopping) {
                 pthread_mutex_unlock(&d->lock);
                 json_decref(b);
-                return reply_error(conn, 503, "UNAVAILABLE", "ds01d is stopping");
+                return api_reply_error(conn, 503, "UNAVAILABLE", "ds01d is stopping");
         }
         t0 = now_us();
         r = state_allocate(d, &p, &res);
@@ -309,8 +299,8 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                 pthread_mutex_unlock(&d->lock);
                 json_decref(b);
                 log_error_errno(r, "allocation for %s failed: %m", p.container);
-                return reply_error(conn, 500, "INTERNAL",
-                                   "the allocation could not be recorded; see the ds01d log");
+                return api_reply_error(conn, 500, "INTERNAL",
+                                       "the allocation could not be recorded; see the ds01d log");
         }
         if (res.code == ALLOC_OK) {
                 json_t *ans = state_grant_json(d, p.container, p.user, &res, json_integer(0));
@@ -318,7 +308,7 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                 json_object_set_new(ans, "total_us", json_integer(decision_us));
                 pthread_mutex_unlock(&d->lock);
                 json_decref(b);
-                return reply(conn, 200, ans);
+                return api_reply(conn, 200, ans);
         }
         if (res.code == ALLOC_NO_CAPACITY && wait_s > 0) {
                 struct waiter *w = calloc(1, sizeof(*w));
@@ -329,7 +319,7 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                         pthread_mutex_unlock(&d->lock);
                         free(w);
                         json_decref(b);
-                        return reply_error(conn, 500, "INTERNAL", "cannot join the queue");
+                        return api_reply_error(conn, 500, "INTERNAL", "cannot join the queue");
                 }
                 w->queue_id = id;
                 w->conn = conn;
@@ -347,13 +337,13 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                 json_decref(b);
                 return MHD_YES;
         }
-        ret =
-            reply(conn, 409,
-                  json_pack("{s:s, s:s, s:f, s:o, s:I, s:I}", "error", alloc_code_name(res.code),
-                            "message", res.reason, "gpu_equivalents_held", res.held,
-                            "gpu_equivalents_limit",
-                            isfinite(res.limit) ? json_real(res.limit) : json_null(), "decision_us",
-                            (json_int_t)d->last_decide_us, "total_us", (json_int_t)decision_us));
+        ret = api_reply(conn, 409,
+                        json_pack("{s:s, s:s, s:f, s:o, s:I, s:I}", "error",
+                                  alloc_code_name(res.code), "message", res.reason,
+                                  "gpu_equivalents_held", res.held, "gpu_equivalents_limit",
+                                  isfinite(res.limit) ? json_real(res.limit) : json_null(),
+                                  "decision_us", (json_int_t)d->last_decide_us, "total_us",
+                                  (json_int_t)decision_us));
         pthread_mutex_unlock(&d->lock);
         json_decref(b);
         return ret;
@@ -400,10 +390,11 @@ static enum MHD_Result h_release(struct ds01d *d, struct MHD_Connection *conn,
         if (r >= 0 && n > 0 && !rc->admin && !streq(rows[0].user, rc->user)) {
                 pthread_mutex_unlock(&d->lock);
                 free(rows);
-                return reply_error(conn, 403, "FORBIDDEN",
-                                   "container '%s' is not yours; only its owner or an admin may "
-                                   "release its GPUs",
-                                   container);
+                return api_reply_error(
+                    conn, 403, "FORBIDDEN",
+                    "container '%s' is not yours; only its owner or an admin may "
+                    "release its GPUs",
+                    container);
         }
         free(rows);
         snprintf(reason, sizeof(reason), "released by %s", rc->user);
@@ -411,19 +402,19 @@ static enum MHD_Result h_release(struct ds01d *d, struct MHD_Connection *conn,
                 r = state_release(d, container, reason, &released);
         pthread_mutex_unlock(&d->lock);
         if (r == -ENOENT)
-                return reply_error(conn, 404, "NOT_FOUND", "container '%s' holds no GPU",
-                                   container);
+                return api_reply_error(conn, 404, "NOT_FOUND", "container '%s' holds no GPU",
+                                       container);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot release: see the ds01d log");
-        return reply(conn, 200,
-                     json_pack("{s:s, s:o}", "container", container, "released", released));
+                return api_reply_error(conn, 500, "INTERNAL", "cannot release: see the ds01d log");
+        return api_reply(conn, 200,
+                         json_pack("{s:s, s:o}", "container", container, "released", released));
 }
 
 static enum MHD_Result h_allocations(struct ds01d *d, struct MHD_Connection *conn,
                                      struct request_ctx *rc)
 {
-        const char *user = arg(conn, "user");
-        bool all = arg(conn, "all") && streq(arg(conn, "all"), "1");
+        const char *user = api_arg(conn, "user");
+        bool all = api_arg(conn, "all") && streq(api_arg(conn, "all"), "1");
         struct store_alloc_filter f = {.in_force_only = !all};
         struct store_alloc *rows = NULL;
         size_t n = 0;
@@ -431,7 +422,8 @@ static enum MHD_Result h_allocations(struct ds01d *d, struct MHD_Connection *con
         int r;
 
         if (user && !rc->admin && !streq(user, rc->user))
-                return reply_error(conn, 403, "FORBIDDEN", "you may only see your own allocations");
+                return api_reply_error(conn, 403, "FORBIDDEN",
+                                       "you may only see your own allocations");
         f.user = rc->admin ? user : rc->user;
         if (all)
                 f.since = now_us() - 7LL * 24 * 3600 * 1000000;
@@ -439,12 +431,12 @@ static enum MHD_Result h_allocations(struct ds01d *d, struct MHD_Connection *con
         r = store_alloc_list(d->store, &f, &rows, &n);
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot read allocations");
+                return api_reply_error(conn, 500, "INTERNAL", "cannot read allocations");
         a = json_array();
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(a, state_alloc_json(&rows[i]));
         free(rows);
-        return reply(conn, 200, json_pack("{s:o}", "allocations", a));
+        return api_reply(conn, 200, json_pack("{s:o}", "allocations", a));
 }
 
 static json_t *limit_or_null(double v)
@@ -469,8 +461,8 @@ static enum MHD_Result h_user_status(struct ds01d *d, struct MHD_Connection *con
         int r;
 
         if (!rc->admin && !streq(user, rc->user))
-                return reply_error(conn, 403, "FORBIDDEN",
-                                   "you may only see your own status, not '%s''s", user);
+                return api_reply_error(conn, 403, "FORBIDDEN",
+                                       "you may only see your own status, not '%s''s", user);
         pthread_mutex_lock(&d->lock);
         r = state_user_limits(d, user, &ul);
         if (r >= 0)
@@ -478,9 +470,9 @@ static enum MHD_Result h_user_status(struct ds01d *d, struct MHD_Connection *con
         if (r < 0) {
                 pthread_mutex_unlock(&d->lock);
                 user_limits_release(&ul);
-                return reply_error(conn, r == -EINVAL ? 400 : 500,
-                                   r == -EINVAL ? "BAD_REQUEST" : "INTERNAL",
-                                   "cannot resolve user '%s'", user);
+                return api_reply_error(conn, r == -EINVAL ? 400 : 500,
+                                       r == -EINVAL ? "BAD_REQUEST" : "INTERNAL",
+                                       "cannot resolve user '%s'", user);
         }
         allocs = json_array();
         for (size_t i = 0; i < n; i++) {
@@ -506,7 +498,7 @@ static enum MHD_Result h_user_status(struct ds01d *d, struct MHD_Connection *con
         pthread_mutex_unlock(&d->lock);
         user_limits_release(&ul);
         free(rows);
-        return reply(conn, 200, j);
+        return api_reply(conn, 200, j);
 }
 
 static enum MHD_Result h_queue(struct ds01d *d, struct MHD_Connection *conn, struct request_ctx *rc)
@@ -515,7 +507,7 @@ static enum MHD_Result h_queue(struct ds01d *d, struct MHD_Connection *conn, str
         pthread_mutex_lock(&d->lock);
         q = state_queue_json(d, rc->admin ? NULL : rc->user);
         pthread_mutex_unlock(&d->lock);
-        return reply(conn, 200, json_pack("{s:o}", "queue", q));
+        return api_reply(conn, 200, json_pack("{s:o}", "queue", q));
 }
 
 static enum MHD_Result h_queue_cancel(struct ds01d *d, struct MHD_Connection *conn,
@@ -526,20 +518,20 @@ static enum MHD_Result h_queue_cancel(struct ds01d *d, struct MHD_Connection *co
         int r;
 
         if (safe_atoi64(id_s, &id) < 0)
-                return reply_error(conn, 400, "BAD_REQUEST", "'%s' is not a queue id", id_s);
+                return api_reply_error(conn, 400, "BAD_REQUEST", "'%s' is not a queue id", id_s);
         pthread_mutex_lock(&d->lock);
         r = store_queue_get(d->store, id, &q);
         if (r < 0 || q.state != STORE_QUEUE_WAITING) {
                 pthread_mutex_unlock(&d->lock);
-                return reply_error(conn, 404, "NOT_FOUND",
-                                   "no waiting queue entry %s (see ds01 queue list)", id_s);
+                return api_reply_error(conn, 404, "NOT_FOUND",
+                                       "no waiting queue entry %s (see ds01 queue list)", id_s);
         }
         if (!rc->admin && !streq(q.user, rc->user)) {
                 pthread_mutex_unlock(&d->lock);
-                return reply_error(conn, 403, "FORBIDDEN",
-                                   "queue entry %s is not yours; only its user or an admin may "
-                                   "cancel it",
-                                   id_s);
+                return api_reply_error(conn, 403, "FORBIDDEN",
+                                       "queue entry %s is not yours; only its user or an admin may "
+                                       "cancel it",
+                                       id_s);
         }
         r = store_begin(d->store);
         if (r >= 0)
@@ -556,8 +548,8 @@ static enum MHD_Result h_queue_cancel(struct ds01d *d, struct MHD_Connection *co
                 state_tick(d); /* answers a waiting caller */
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot cancel: see the ds01d log");
-        return reply(conn, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "left"));
+                return api_reply_error(conn, 500, "INTERNAL", "cannot cancel: see the ds01d log");
+        return api_reply(conn, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "left"));
 }
 
 static json_t *reservation_json(const struct store_reservation *r, int64_t now_s)
@@ -588,12 +580,12 @@ static enum MHD_Result h_reservations(struct ds01d *d, struct MHD_Connection *co
         r = store_reservation_list(d->store, now_s, &rows, &n);
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot read reservations");
+                return api_reply_error(conn, 500, "INTERNAL", "cannot read reservations");
         a = json_array();
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(a, reservation_json(&rows[i], now_s));
         free(rows);
-        return reply(conn, 200, json_pack("{s:o}", "reservations", a));
+        return api_reply(conn, 200, json_pack("{s:o}", "reservations", a));
 }
 
 /* Pick `count` slots for a reservation: highest-numbered full GPUs, then MIG. */
@@ -630,10 +622,10 @@ static enum MHD_Result h_reserve_add(struct ds01d *d, struct MHD_Connection *con
         int r;
 
         if (!rc->admin)
-                return reply_error(conn, 403, "FORBIDDEN", "only admins may reserve GPUs");
-        b = parse_body(rc, allowed, err, sizeof(err));
+                return api_reply_error(conn, 403, "FORBIDDEN", "only admins may reserve GPUs");
+        b = api_parse_body(rc, allowed, err, sizeof(err));
         if (!b)
-                return reply_error(conn, 400, "BAD_REQUEST", "%s", err);
+                return api_reply_error(conn, 400, "BAD_REQUEST", "%s", err);
         user = json_string_value(json_object_get(b, "user"));
         group = json_string_value(json_object_get(b, "group"));
         reason = json_string_value(json_object_get(b, "reason"));
@@ -643,9 +635,9 @@ static enum MHD_Result h_reserve_add(struct ds01d *d, struct MHD_Connection *con
             parse_iso_us(json_string_value(json_object_get(b, "start")), &start) < 0 ||
             parse_iso_us(json_string_value(json_object_get(b, "end")), &end) < 0 || end <= start) {
                 json_decref(b);
-                return reply_error(conn, 400, "BAD_REQUEST",
-                                   "give user or group, slots or count, and start < end as ISO "
-                                   "8601 times");
+                return api_reply_error(conn, 400, "BAD_REQUEST",
+                                       "give user or group, slots or count, and start < end as ISO "
+                                       "8601 times");
         }
         (void)strscpy(sr.user, sizeof(sr.user), user ? user : "");
         (void)strscpy(sr.group, sizeof(sr.group), group ? group : "");
@@ -675,9 +667,9 @@ static enum MHD_Result h_reserve_add(struct ds01d *d, struct MHD_Connection *con
                    pick_reserved(d, json_integer_value(cnt), sr.slots, sizeof(sr.slots)) < 0) {
                 pthread_mutex_unlock(&d->lock);
                 json_decref(b);
-                return reply_error(conn, 400, "BAD_REQUEST",
-                                   "count must be a whole number from 1 to the %zu slots there are",
-                                   d->n_slots);
+                return api_reply_error(
+                    conn, 400, "BAD_REQUEST",
+                    "count must be a whole number from 1 to the %zu slots there are", d->n_slots);
         }
         r = store_begin(d->store);
         if (r >= 0)
@@ -693,15 +685,15 @@ static enum MHD_Result h_reserve_add(struct ds01d *d, struct MHD_Connection *con
         pthread_mutex_unlock(&d->lock);
         json_decref(b);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot record the reservation");
-        return reply(conn, 201, ans);
+                return api_reply_error(conn, 500, "INTERNAL", "cannot record the reservation");
+        return api_reply(conn, 201, ans);
 
 bad_slots:
         pthread_mutex_unlock(&d->lock);
         json_decref(b);
-        return reply_error(conn, 400, "BAD_REQUEST",
-                           "slots must be a non-empty list of slot names this server has "
-                           "(ds01 gpu status)");
+        return api_reply_error(conn, 400, "BAD_REQUEST",
+                               "slots must be a non-empty list of slot names this server has "
+                               "(ds01 gpu status)");
 }
 
 static enum MHD_Result h_reserve_remove(struct ds01d *d, struct MHD_Connection *conn,
@@ -711,9 +703,11 @@ static enum MHD_Result h_reserve_remove(struct ds01d *d, struct MHD_Connection *
         int r;
 
         if (!rc->admin)
-                return reply_error(conn, 403, "FORBIDDEN", "only admins may remove reservations");
+                return api_reply_error(conn, 403, "FORBIDDEN",
+                                       "only admins may remove reservations");
         if (safe_atoi64(id_s, &id) < 0)
-                return reply_error(conn, 400, "BAD_REQUEST", "'%s' is not a reservation id", id_s);
+                return api_reply_error(conn, 400, "BAD_REQUEST", "'%s' is not a reservation id",
+                                       id_s);
         pthread_mutex_lock(&d->lock);
         r = store_begin(d->store);
         if (r >= 0)
@@ -726,11 +720,11 @@ static enum MHD_Result h_reserve_remove(struct ds01d *d, struct MHD_Connection *
                 state_tick(d);
         pthread_mutex_unlock(&d->lock);
         if (r == -ENOENT)
-                return reply_error(conn, 404, "NOT_FOUND", "no reservation %s (ds01 reserve list)",
-                                   id_s);
+                return api_reply_error(conn, 404, "NOT_FOUND",
+                                       "no reservation %s (ds01 reserve list)", id_s);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot remove the reservation");
-        return reply(conn, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", true));
+                return api_reply_error(conn, 500, "INTERNAL", "cannot remove the reservation");
+        return api_reply(conn, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", true));
 }
 
 static json_t *event_json(const struct store_event *e)
@@ -761,36 +755,37 @@ static enum MHD_Result h_events(struct ds01d *d, struct MHD_Connection *conn,
         json_t *a;
         int r;
 
-        f.user = arg(conn, "user");
+        f.user = api_arg(conn, "user");
         if (f.user && !rc->admin && !streq(f.user, rc->user))
-                return reply_error(conn, 403, "FORBIDDEN",
-                                   "you may only see your own events, not '%s''s", f.user);
+                return api_reply_error(conn, 403, "FORBIDDEN",
+                                       "you may only see your own events, not '%s''s", f.user);
         if (!rc->admin)
                 f.user = rc->user;
-        f.type_prefix = arg(conn, "type");
-        f.container = arg(conn, "container");
-        if ((s = arg(conn, "since")) && parse_iso_us(s, &f.since) < 0)
-                return reply_error(conn, 400, "BAD_REQUEST", "since '%s' is not ISO 8601", s);
-        if ((s = arg(conn, "until")) && parse_iso_us(s, &f.until) < 0)
-                return reply_error(conn, 400, "BAD_REQUEST", "until '%s' is not ISO 8601", s);
-        if ((s = arg(conn, "after_id"))) {
+        f.type_prefix = api_arg(conn, "type");
+        f.container = api_arg(conn, "container");
+        if ((s = api_arg(conn, "since")) && parse_iso_us(s, &f.since) < 0)
+                return api_reply_error(conn, 400, "BAD_REQUEST", "since '%s' is not ISO 8601", s);
+        if ((s = api_arg(conn, "until")) && parse_iso_us(s, &f.until) < 0)
+                return api_reply_error(conn, 400, "BAD_REQUEST", "until '%s' is not ISO 8601", s);
+        if ((s = api_arg(conn, "after_id"))) {
                 long long after;
                 if (safe_atoi64(s, &after) < 0 || after < 0)
-                        return reply_error(conn, 400, "BAD_REQUEST", "after_id must be a number");
+                        return api_reply_error(conn, 400, "BAD_REQUEST",
+                                               "after_id must be a number");
                 f.after_id = after;
         }
-        if ((s = arg(conn, "limit"))) {
+        if ((s = api_arg(conn, "limit"))) {
                 long long l;
                 if (safe_atoi64(s, &l) < 0 || l < 0)
-                        return reply_error(conn, 400, "BAD_REQUEST",
-                                           "limit must be a whole number (0 = all)");
+                        return api_reply_error(conn, 400, "BAD_REQUEST",
+                                               "limit must be a whole number (0 = all)");
                 f.limit = (long)l;
         }
         pthread_mutex_lock(&d->lock);
         r = store_event_query(d->store, &f, &ev, &n);
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot read events");
+                return api_reply_error(conn, 500, "INTERNAL", "cannot read events");
         a = json_array();
         for (size_t i = 0; i < n; i++) {
                 json_array_append_new(a, event_json(&ev[i]));
@@ -799,7 +794,8 @@ static enum MHD_Result h_events(struct ds01d *d, struct MHD_Connection *conn,
         store_events_free(ev, n);
         if (last == 0)
                 last = f.after_id;
-        return reply(conn, 200, json_pack("{s:o, s:I}", "events", a, "last_id", (json_int_t)last));
+        return api_reply(conn, 200,
+                         json_pack("{s:o, s:I}", "events", a, "last_id", (json_int_t)last));
 }
 
 static enum MHD_Result h_events_import(struct ds01d *d, struct MHD_Connection *conn,
@@ -811,7 +807,7 @@ static enum MHD_Result h_events_import(struct ds01d *d, struct MHD_Connection *c
         int r;
 
         if (!rc->admin)
-                return reply_error(conn, 403, "FORBIDDEN", "only admins may import events");
+                return api_reply_error(conn, 403, "FORBIDDEN", "only admins may import events");
         pthread_mutex_lock(&d->lock);
         r = store_begin(d->store);
         while (r >= 0 && p && p < end) {
@@ -856,11 +852,11 @@ static enum MHD_Result h_events_import(struct ds01d *d, struct MHD_Connection *c
         metrics_events_invalidate(d); /* imported events may fall in the last 24 h */
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
-                return reply_error(conn, 500, "INTERNAL", "cannot import: see the ds01d log");
-        return reply(conn, 200,
-                     json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported, "skipped",
-                               (json_int_t)skipped, "first_error",
-                               first_error[0] ? json_string(first_error) : json_null()));
+                return api_reply_error(conn, 500, "INTERNAL", "cannot import: see the ds01d log");
+        return api_reply(conn, 200,
+                         json_pack("{s:I, s:I, s:o}", "imported", (json_int_t)imported, "skipped",
+                                   (json_int_t)skipped, "first_error",
+                                   first_error[0] ? json_string(first_error) : json_null()));
 }
 
 static enum MHD_Result h_reload(struct ds01d *d, struct MHD_Connection *conn,
@@ -870,15 +866,15 @@ static enum MHD_Result h_reload(struct ds01d *d, struct MHD_Connection *conn,
         int r;
 
         if (!rc->admin)
-                return reply_error(conn, 403, "FORBIDDEN", "only admins may reload ds01d");
+                return api_reply_error(conn, 403, "FORBIDDEN", "only admins may reload ds01d");
         r = daemon_reload(d, &diags);
         if (r < 0)
-                return reply(conn, 409,
-                             json_pack("{s:s, s:s, s:o}", "error", "CONFIG_REJECTED", "message",
-                                       "the configuration has errors; the previous one stays",
-                                       "diagnostics", diags ? diags : json_array()));
+                return api_reply(conn, 409,
+                                 json_pack("{s:s, s:s, s:o}", "error", "CONFIG_REJECTED", "message",
+                                           "the configuration has errors; the previous one stays",
+                                           "diagnostics", diags ? diags : json_array()));
         json_decref(diags);
-        return reply(conn, 200, json_pack("{s:b}", "reloaded", true));
+        return api_reply(conn, 200, json_pack("{s:b}", "reloaded", true));
 }
 
 /* ---- routing ---- */
@@ -889,14 +885,18 @@ static enum MHD_Result route(struct ds01d *d, struct MHD_Connection *conn, const
         bool get = streq(method, "GET"), post = streq(method, "POST"),
              del = streq(method, "DELETE");
         const char *rest;
+        enum MHD_Result ret;
 
+        if (lifecycle_route(d, conn, url, method, rc, &ret) ||
+            access_route(d, conn, url, method, rc, &ret))
+                return ret;
         if (streq(url, "/v1/whoami") && get)
                 return h_whoami(conn, rc);
         if (streq(url, "/v1/status") && get)
                 return h_status(d, conn);
         if (streq(url, "/v1/health") && get) {
                 bool docker_up;
-                return reply(conn, 200, health_json(d, &docker_up));
+                return api_reply(conn, 200, health_json(d, &docker_up));
         }
         if (streq(url, "/v1/allocations")) {
                 if (post)
@@ -912,7 +912,8 @@ static enum MHD_Result route(struct ds01d *d, struct MHD_Connection *conn, const
                         char user[STORE_NAME_MAX];
                         size_t len = (size_t)(slash - rest);
                         if (len >= sizeof(user))
-                                return reply_error(conn, 400, "BAD_REQUEST", "user name too long");
+                                return api_reply_error(conn, 400, "BAD_REQUEST",
+                                                       "user name too long");
                         memcpy(user, rest, len);
                         user[len] = '\0';
                         return h_user_status(d, conn, rc, user);
@@ -941,10 +942,11 @@ static enum MHD_Result route(struct ds01d *d, struct MHD_Connection *conn, const
                 if (post)
                         return h_reload(d, conn, rc);
         } else {
-                return reply_error(conn, 404, "NOT_FOUND", "no such path '%s' (see docs/API.md)",
-                                   url);
+                return api_reply_error(conn, 404, "NOT_FOUND",
+                                       "no such path '%s' (see docs/API.md)", url);
         }
-        return reply_error(conn, 405, "METHOD_NOT_ALLOWED", "%s is not allowed on %s", method, url);
+        return api_reply_error(conn, 405, "METHOD_NOT_ALLOWED", "%s is not allowed on %s", method,
+                               url);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -960,8 +962,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                         return MHD_NO;
                 *con_cls = rc;
                 if (identify(d, conn, rc) < 0)
-                        return reply_error(conn, 403, "FORBIDDEN",
-                                           "cannot tell who is calling (no peer credentials)");
+                        return api_reply_error(conn, 403, "FORBIDDEN",
+                                               "cannot tell who is calling (no peer credentials)");
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {
@@ -998,13 +1000,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 rc->waiter = NULL;
                 waiter_unlink(d, w);
                 pthread_mutex_unlock(&d->lock);
-                ret = reply(conn, st, ans);
+                ret = api_reply(conn, st, ans);
                 return ret;
         }
         if (rc->too_large)
-                return reply_error(conn, 413, "TOO_LARGE", "the request body is too large");
+                return api_reply_error(conn, 413, "TOO_LARGE", "the request body is too large");
         if (!rc->identified)
-                return reply_error(conn, 403, "FORBIDDEN", "cannot tell who is calling");
+                return api_reply_error(conn, 403, "FORBIDDEN", "cannot tell who is calling");
         return route(d, conn, url, method, rc);
 }
 

@@ -52,6 +52,12 @@ struct slot_view {
         struct gpu_slot_reading reading; /* the last sample (first_proc/n_procs unused) */
         unsigned gpu_instance_id;        /* MIG slots */
         bool unmanaged;                  /* a running container ds01 did not allocate uses it */
+        unsigned host_procs;             /* confirmed GPU processes outside containers (hostproc) */
+        /* Accumulated by every sample since the lifecycle loop's last pass,
+         * which reads and resets them: */
+        double lc_util_sum;
+        unsigned lc_util_n;
+        bool lc_procs; /* a process ran on it */
 };
 
 /* A container holding GPUs that ds01 did not allocate. */
@@ -165,6 +171,14 @@ struct ds01d {
          * events.jsonl after COMMIT (dropped on ROLLBACK). */
         char **pending_lines;
         size_t n_pending_lines;
+        /* GPU processes outside containers (hostproc-glue.c; access.c and
+         * collect.c read them): */
+        struct hp_tracker *hp;         /* the two-scan tracker; NULL before the first scan */
+        int64_t hp_last_scan;          /* microseconds of the last scan; 0 = none yet */
+        struct hp_seen *hp_stop_marks; /* entries (pid, start time, slot) whose warning
+                                        * announced a stop: SIGTERM at warned_at + grace */
+        size_t n_hp_stop_marks;
+        int64_t hp_grants_checked; /* epoch s of the last look for expired grants */
 };
 
 int64_t now_us(void);
@@ -272,6 +286,36 @@ bool daemon_is_admin(struct ds01d *d, const char *user, uid_t uid, gid_t gid);
 
 int proxy_glue_start(struct ds01d *d);
 void proxy_glue_stop(struct ds01d *d);
+
+/* ---- telling users (notify.c) ---- */
+
+/* Write text to every terminal `user` is logged in on (utmp), like write(1).
+ * Never blocks; returns the number of terminals reached, or -errno (no such
+ * user, no utmp). No lock needed. */
+int daemon_notify_user(struct ds01d *d, const char *user, const char *text);
+
+/* The uid and primary gid of a login name (NSS); 0 or -ENOENT. */
+int daemon_user_ids(const char *user, uid_t *ret_uid, gid_t *ret_gid);
+
+/* ---- the lifecycle loop (lifecycle-glue.c) ---- */
+
+int lifecycle_start(struct ds01d *d);
+void lifecycle_stop(struct ds01d *d);
+/* reconcile: is this container being stopped by the lifecycle loop (then
+ * its GPUs are released at once instead of held). Lock held. */
+bool lifecycle_is_stopping(struct ds01d *d, const char *id);
+
+/* ---- GPU processes outside containers, bare-metal grants (hostproc-glue.c) ---- */
+
+/* Main thread, after a GPU sample: scan when hostproc.scan_interval_s has
+ * passed. Takes the lock itself. */
+void hostproc_scan(struct ds01d *d, const struct gpu_sample *s);
+/* Main loop, every tick: signals due under bare_metal_access.policy stop,
+ * grants that expired. Takes the lock itself. */
+void hostproc_tick(struct ds01d *d);
+void hostproc_release(struct ds01d *d);
+/* Does user have a bare-metal grant in force or an exemption? Lock held. */
+bool access_allowed(struct ds01d *d, const char *user, char *why, size_t why_size);
 
 /* ---- reload (main.c) ---- */
 

@@ -230,6 +230,19 @@ int daemon_reload(struct ds01d *d, json_t **ret_diags)
         return r < 0 ? (r == -EINVAL ? -EINVAL : r) : 0;
 }
 
+/* GPUs are sampled every 5 s, or more often when the lifecycle loop or the
+ * host-process scan runs more often (they read what the samples saw). */
+static int64_t sample_interval_us(struct ds01d *d)
+{
+        int64_t us = SAMPLE_INTERVAL_US;
+
+        pthread_mutex_lock(&d->lock);
+        us = MIN(us, d->settings.check_interval * 1000000 / 2);
+        us = MIN(us, d->settings.scan_interval * 1000000);
+        pthread_mutex_unlock(&d->lock);
+        return MAX(us, 250000);
+}
+
 /* Take a GPU sample on the main thread and fold it into the slot views and
  * the usage table. */
 static void sample_gpus(struct ds01d *d)
@@ -249,6 +262,12 @@ static void sample_gpus(struct ds01d *d)
                 d->slots[i].healthy = s->gpus[t->slots[k].gpu].healthy;
                 d->slots[i].n_procs = (unsigned)s->slots[k].n_procs;
                 d->slots[i].reading = s->slots[k];
+                if (s->slots[k].has & GPU_HAS_UTIL_GPU) {
+                        d->slots[i].lc_util_sum += s->slots[k].util;
+                        d->slots[i].lc_util_n++;
+                }
+                if (s->slots[k].n_procs > 0)
+                        d->slots[i].lc_procs = true;
         }
         for (size_t g = 0; g < s->n_gpus && g < d->n_gpus; g++)
                 d->gpus[g].reading = s->gpus[g];
@@ -283,6 +302,7 @@ static void sample_gpus(struct ds01d *d)
         }
         d->last_usage = now;
         pthread_mutex_unlock(&d->lock);
+        hostproc_scan(d, s);
         gpu_sample_free(s);
 }
 
@@ -395,6 +415,9 @@ static int run(struct ds01d *d)
         r = http_start(d);
         if (r < 0)
                 goto out;
+        r = lifecycle_start(d);
+        if (r < 0)
+                goto out;
         snprintf(port, sizeof(port), "%u\n", d->http_port);
         if (write_file(d->opt.run_dir, "ds01d.port", port) < 0)
                 log_warning("cannot write %s/ds01d.port", d->opt.run_dir);
@@ -439,13 +462,14 @@ static int run(struct ds01d *d)
                         }
                 }
                 now = now_us();
-                if (now - last_sample >= SAMPLE_INTERVAL_US) {
+                if (now - last_sample >= sample_interval_us(d)) {
                         sample_gpus(d);
                         last_sample = now;
                 }
                 pthread_mutex_lock(&d->lock);
                 state_tick(d);
                 pthread_mutex_unlock(&d->lock);
+                hostproc_tick(d);
                 if (watchdog_us > 0 && (uint64_t)(now - last_watchdog) >= watchdog_us / 2) {
                         sd_notify(0, "WATCHDOG=1");
                         last_watchdog = now;
@@ -463,6 +487,7 @@ out:
                                       json_pack("{s:s, s:s}", "error", "UNAVAILABLE", "message",
                                                 "ds01d is stopping; ask again when it is back"));
         pthread_mutex_unlock(&d->lock);
+        lifecycle_stop(d);
         proxy_glue_stop(d);
         http_stop(d);
         control_stop(d);
@@ -610,6 +635,7 @@ int main(int argc, char **argv)
         if (r >= 0)
                 r = run(&d);
 
+        hostproc_release(&d);
         gpu_ctx_free(d.gpu);
         free(d.slots);
         free(d.gpus);

@@ -268,7 +268,8 @@ static void follow_allocations(struct ds01d *d, const char *id, const char *name
                         expires = 0;
                         why = "container running";
                 } else if (stopped && a[i].state == STORE_ALLOC_ACTIVE) {
-                        int64_t hold = hold_for(d, &a[i]);
+                        /* stopped by the lifecycle loop: nothing to hold it for */
+                        int64_t hold = lifecycle_is_stopping(d, id) ? 0 : hold_for(d, &a[i]);
                         if (hold <= 0) {
                                 to = STORE_ALLOC_RELEASED;
                                 event = "gpu.released";
@@ -311,6 +312,21 @@ static bool has_allocation(struct ds01d *d, const char *id, const char *name)
         return found;
 }
 
+/* Why the lifecycle loop leaves a container alone, or "". */
+static const char *exempt_reason(struct ds01d *d, const struct container_class *cc)
+{
+        if (cc->is_protected)
+                return "ds01.protected";
+        if (cc->is_monitoring)
+                return "ds01.monitoring";
+        for (size_t i = 0; i < d->settings.n_infrastructure_containers; i++) {
+                const char *prefix = d->settings.infrastructure_containers[i];
+                if (prefix && *prefix && startswith(cc->name, prefix))
+                        return "infrastructure";
+        }
+        return "";
+}
+
 /* Inspect, classify and apply one container (id); a container Docker no
  * longer has is removed. Lock held. */
 static void reconcile_one(struct ds01d *d, const char *id)
@@ -319,6 +335,7 @@ static void reconcile_one(struct ds01d *d, const char *id)
         struct store_container row = {0};
         json_t *inspect = NULL;
         int64_t now = now_us();
+        json_int_t pid;
         int r;
 
         forget_unmanaged(d, id);
@@ -344,6 +361,7 @@ static void reconcile_one(struct ds01d *d, const char *id)
                 return;
         }
         r = container_classify(inspect, &classify_host_lookup, &cc);
+        pid = json_integer_value(json_object_get(json_object_get(inspect, "State"), "Pid"));
         json_decref(inspect);
         if (r < 0)
                 return;
@@ -352,6 +370,13 @@ static void reconcile_one(struct ds01d *d, const char *id)
         (void)strscpy(row.user, sizeof(row.user), cc.owner);
         (void)strscpy(row.type, sizeof(row.type), cc.type);
         (void)strscpy(row.state, sizeof(row.state), cc.state);
+        (void)strscpy(row.interface, sizeof(row.interface), cc.interface);
+        row.pid = cc.running && pid > 0 ? pid : 0;
+        row.created_s = cc.created_s;
+        row.started_s = cc.started_s;
+        row.finished_s = cc.finished_s;
+        row.gpu = cc.gpu_kind != GPU_REQ_NONE || has_allocation(d, cc.id, cc.name);
+        (void)strscpy(row.exempt, sizeof(row.exempt), exempt_reason(d, &cc));
         (void)store_container_upsert(d->store, &row, now);
         follow_allocations(d, cc.id, cc.name, false, cc.running,
                            streq(cc.state, "exited") || streq(cc.state, "dead"));

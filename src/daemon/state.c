@@ -191,7 +191,8 @@ static int gather(struct ds01d *d, struct gathered *g)
                     .weight = d->slots[i].weight,
                     .healthy = d->slots[i].healthy,
                     /* a process on a slot nobody holds is someone else's */
-                    .foreign_process = (!held && d->slots[i].n_procs > 0) || d->slots[i].unmanaged,
+                    .foreign_process = (!held && d->slots[i].n_procs > 0) ||
+                                       d->slots[i].unmanaged || d->slots[i].host_procs > 0,
                     .gpu_recent_use = 0,
                 };
         }
@@ -642,6 +643,17 @@ static void queue_grant(struct ds01d *d)
                 fresh = false;
                 if (r >= 0) {
                         set_queue_state(d, e, STORE_QUEUE_GRANTED, "queue.granted", "slot free");
+                        if (!w) {
+                                /* nobody is waiting on a connection: tell the user */
+                                char text[512];
+                                snprintf(text, sizeof(text),
+                                         "ds01: the GPU you queued for is ready%s%s%s. It is kept "
+                                         "for you for %llds: run your command again now.",
+                                         e->container[0] ? " (for '" : "", e->container,
+                                         e->container[0] ? "')" : "",
+                                         (long long)d->settings.queue_claim_window);
+                                (void)daemon_notify_user(d, e->user, text);
+                        }
                         if (w) {
                                 res.existing = false;
                                 waiter_finish(
