@@ -21,18 +21,19 @@
 
 /* Where a container's counters live, found once from its init pid. */
 struct lc_cgroup {
-        bool v2;                          /* unified hierarchy */
-        char cpu[LC_CGROUP_PATH_MAX];     /* v1: <root>/cpuacct<path> (cpuacct.usage);
-                                           * v2: <root><path> (cpu.stat usage_usec) */
-        char memory[LC_CGROUP_PATH_MAX];  /* v1: <root>/memory<path> (memory.usage_in_bytes);
-                                           * v2: <root><path> (memory.current) */
+        bool v2;                         /* unified hierarchy */
+        char cpu[LC_CGROUP_PATH_MAX];    /* v1: <root>/cpuacct<path> (cpuacct.usage);
+                                          * v2: <root><path> (cpu.stat usage_usec) */
+        char memory[LC_CGROUP_PATH_MAX]; /* v1: <root>/memory<path> (memory.usage_in_bytes);
+                                          * v2: <root><path> (memory.current) */
 };
 
 /* Read /proc/<pid>/cgroup and fill *ret. v1: the lines whose controller list
  * holds "cpuacct" and "memory" (mounted as <root>/cpu,cpuacct or
  * <root>/cpuacct; the directory that exists is used); v2: the "0::" line.
  * -ENOENT when the process is gone, -ENODATA when no usable line. */
-int lc_cgroup_find(const char *proc_root, const char *cgroup_root, pid_t pid, struct lc_cgroup *ret);
+int lc_cgroup_find(const char *proc_root, const char *cgroup_root, pid_t pid,
+                   struct lc_cgroup *ret);
 
 /* Cumulative CPU time of the cgroup in ns (v1 cpuacct.usage; v2 cpu.stat
  * usage_usec * 1000). */
@@ -51,8 +52,7 @@ int lc_net_bytes(const char *proc_root, pid_t pid, uint64_t *ret_bytes);
  * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV is NOT set: bind mounts are the
  * point), so symlinks and ".." cannot leave the container's root. Only a
  * regular file counts: -ENOENT when absent, -EINVAL when not regular. */
-int lc_container_file_mtime(const char *proc_root, pid_t pid, const char *path,
-                            int64_t *ret_mtime);
+int lc_container_file_mtime(const char *proc_root, pid_t pid, const char *path, int64_t *ret_mtime);
 
 /* Append text to `path` inside the container (through /proc/<pid>/root as
  * above), creating it mode 0644 when absent, with the file system identity
