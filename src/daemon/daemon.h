@@ -301,8 +301,9 @@ int daemon_user_ids(const char *user, uid_t *ret_uid, gid_t *ret_gid);
 
 int lifecycle_start(struct ds01d *d);
 void lifecycle_stop(struct ds01d *d);
-/* reconcile: is this container being stopped by the lifecycle loop (then
- * its GPUs are released at once instead of held). Lock held. */
+/* reconcile: is this container being stopped by the lifecycle loop for
+ * being idle (then its GPUs are released at once instead of held; a stop for
+ * max runtime is held like any stop). Lock held. */
 bool lifecycle_is_stopping(struct ds01d *d, const char *id);
 
 /* ---- GPU processes outside containers, bare-metal grants (hostproc-glue.c) ---- */

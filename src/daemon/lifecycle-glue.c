@@ -74,6 +74,7 @@ struct lifecycle {
         pthread_cond_t workers_done;
         /* guarded by d->lock: containers a stop job is working on */
         char (*stopping)[STORE_ID_MAX];
+        bool *stopping_idle; /* the job is an idle stop: release the GPU at once */
         size_t n_stopping;
 };
 
@@ -88,26 +89,41 @@ static struct lifecycle lc_state = {
 
 /* ---- the set of containers being stopped (d->lock held) ---- */
 
-bool lifecycle_is_stopping(struct ds01d *d, const char *id)
+static bool in_hand(const char *id)
 {
-        (void)d;
         for (size_t i = 0; i < lc_state.n_stopping; i++)
                 if (streq(lc_state.stopping[i], id))
                         return true;
         return false;
 }
 
-static bool stopping_add(const char *id)
+bool lifecycle_is_stopping(struct ds01d *d, const char *id)
 {
-        if (lifecycle_is_stopping(NULL, id))
+        (void)d;
+        for (size_t i = 0; i < lc_state.n_stopping; i++)
+                if (streq(lc_state.stopping[i], id))
+                        return lc_state.stopping_idle[i];
+        return false;
+}
+
+static bool stopping_add(const char *id, bool idle)
+{
+        if (in_hand(id))
                 return false;
         if (!lc_state.stopping) {
                 lc_state.stopping = calloc(STOPPING_MAX, sizeof(*lc_state.stopping));
-                if (!lc_state.stopping)
+                lc_state.stopping_idle = calloc(STOPPING_MAX, sizeof(*lc_state.stopping_idle));
+                if (!lc_state.stopping || !lc_state.stopping_idle) {
+                        free(lc_state.stopping);
+                        free(lc_state.stopping_idle);
+                        lc_state.stopping = NULL;
+                        lc_state.stopping_idle = NULL;
                         return false;
+                }
         }
         if (lc_state.n_stopping >= STOPPING_MAX)
                 return false;
+        lc_state.stopping_idle[lc_state.n_stopping] = idle;
         (void)strscpy(lc_state.stopping[lc_state.n_stopping++], STORE_ID_MAX, id);
         return true;
 }
@@ -118,6 +134,8 @@ static void stopping_remove(const char *id)
                 if (streq(lc_state.stopping[i], id)) {
                         memmove(&lc_state.stopping[i], &lc_state.stopping[i + 1],
                                 (lc_state.n_stopping - i - 1) * sizeof(*lc_state.stopping));
+                        memmove(&lc_state.stopping_idle[i], &lc_state.stopping_idle[i + 1],
+                                (lc_state.n_stopping - i - 1) * sizeof(*lc_state.stopping_idle));
                         lc_state.n_stopping--;
                         return;
                 }
@@ -301,7 +319,9 @@ static void decide(struct work *w, int64_t now_s)
                 int64_t mtime = 0;
                 w->s.keepalive_checked = true;
                 if (lc_container_file_mtime(PROC_ROOT, (pid_t)w->c.pid, KEEPALIVE, &mtime) == 0)
-                        w->s.keepalive_mtime = mtime;
+                        /* a time in the future counts as now: touch -d 2100 buys no more
+                         * than keepalive_max_duration_h */
+                        w->s.keepalive_mtime = MIN(mtime, now_s);
                 lc_decide(&w->lc, &w->p, &w->s, &prev, now_s, &w->res);
         } else if (w->res.need_keepalive) {
                 w->s.keepalive_checked = true;
@@ -549,7 +569,7 @@ static void start_job(struct ds01d *d, const struct work *w, enum lc_action_kind
         bool added;
 
         pthread_mutex_lock(&d->lock);
-        added = stopping_add(w->c.id);
+        added = stopping_add(w->c.id, kind == LC_STOP_IDLE);
         pthread_mutex_unlock(&d->lock);
         if (!added)
                 return; /* already in hand */
@@ -824,7 +844,7 @@ static void act(struct ds01d *d, struct work *w, int64_t now_s)
         bool busy;
 
         pthread_mutex_lock(&d->lock);
-        busy = lifecycle_is_stopping(d, w->c.id);
+        busy = in_hand(w->c.id);
         pthread_mutex_unlock(&d->lock);
         if (busy)
                 return; /* a stop job has it in hand */
@@ -1013,7 +1033,7 @@ static int pass_locked(struct ds01d *d, bool dry, const char *only_user, json_t 
                         x->res = (struct lc_result){0};
                         x->res.next.started = x->c.started_s;
                         x->res.next.last_check = now_s;
-                        x->res.idle_timeout = x->p.idle_timeout;
+                        x->res.idle_timeout = lc_effective_idle_timeout(&x->p);
                         if (x->have_prev && x->prev.started == x->c.started_s) {
                                 x->res.next.idle_since = x->prev.idle_since;
                                 x->res.next.streak = x->prev.streak;
@@ -1185,7 +1205,9 @@ void lifecycle_stop(struct ds01d *d)
         pthread_mutex_unlock(&lc_state.mutex);
         pthread_mutex_lock(&d->lock);
         free(lc_state.stopping);
+        free(lc_state.stopping_idle);
         lc_state.stopping = NULL;
+        lc_state.stopping_idle = NULL;
         lc_state.n_stopping = 0;
         pthread_mutex_unlock(&d->lock);
 }

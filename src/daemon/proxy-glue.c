@@ -384,6 +384,27 @@ static void h_gpu_release(void *ud, const char *key, const char *why)
         json_decref(rel);
 }
 
+static bool h_gpu_holds(void *ud, const char *id, const char *name)
+{
+        struct ds01d *d = ud;
+        struct store_alloc_filter f = {.in_force_only = true};
+        struct store_alloc *a = NULL;
+        size_t n = 0;
+        bool found = false;
+        int r;
+
+        pthread_mutex_lock(&d->lock);
+        r = store_alloc_list(d->store, &f, &a, &n);
+        pthread_mutex_unlock(&d->lock);
+        if (r < 0)
+                return false; /* cannot tell: fail closed */
+        for (size_t i = 0; i < n && !found; i++)
+                found = streq(a[i].container_id, id) || streq(a[i].container, id) ||
+                        (name && *name && streq(a[i].container, name));
+        free(a);
+        return found;
+}
+
 /* auth.denied goes to events.jsonl only, at most AUTH_DENIED_BURST lines per
  * user and minute; the rest are counted. */
 static bool denied_allowed(struct ds01d *d, const char *user)
@@ -463,6 +484,7 @@ int proxy_glue_start(struct ds01d *d)
             .gpu_allocate = h_gpu_allocate,
             .gpu_bind = h_gpu_bind,
             .gpu_release = h_gpu_release,
+            .gpu_holds = h_gpu_holds,
             .event = h_event,
         };
         char path[4096];

@@ -269,11 +269,14 @@ static void follow_allocations(struct ds01d *d, const char *id, const char *name
                         why = "container running";
                 } else if (stopped && a[i].state == STORE_ALLOC_ACTIVE) {
                         /* stopped by the lifecycle loop: nothing to hold it for */
-                        int64_t hold = lifecycle_is_stopping(d, id) ? 0 : hold_for(d, &a[i]);
+                        bool lc = lifecycle_is_stopping(d, id);
+                        int64_t hold = lc ? 0 : hold_for(d, &a[i]);
                         if (hold <= 0) {
                                 to = STORE_ALLOC_RELEASED;
                                 event = "gpu.released";
-                                why = "container stopped (released at once for its interface)";
+                                why = lc ? "container stopped for being idle"
+                                         : "container stopped (released at once for its "
+                                           "interface)";
                                 expires = 0;
                         } else {
                                 to = STORE_ALLOC_HELD;
@@ -327,19 +330,17 @@ static const char *exempt_reason(struct ds01d *d, const struct container_class *
         return "";
 }
 
-/* Inspect, classify and apply one container (id); a container Docker no
- * longer has is removed. Lock held. */
-static void reconcile_one(struct ds01d *d, const char *id)
+/* Apply what Docker said of one container (id): r and inspect are the
+ * answer of docker_container_inspect, made without the lock (inspect is
+ * stolen); -ENOENT: Docker no longer has it, it was removed. Lock held. */
+static void reconcile_apply(struct ds01d *d, const char *id, int r, json_t *inspect)
 {
         struct container_class cc;
         struct store_container row = {0};
-        json_t *inspect = NULL;
         int64_t now = now_us();
         json_int_t pid;
-        int r;
 
         forget_unmanaged(d, id);
-        r = docker_container_inspect(d->docker, id, &inspect);
         if (r == -ENOENT) {
                 struct store_container *list = NULL;
                 size_t n = 0;
@@ -357,6 +358,7 @@ static void reconcile_one(struct ds01d *d, const char *id)
                 return;
         }
         if (r < 0) {
+                json_decref(inspect);
                 recompute_unmanaged_slots(d);
                 return;
         }
@@ -380,44 +382,86 @@ static void reconcile_one(struct ds01d *d, const char *id)
         (void)store_container_upsert(d->store, &row, now);
         follow_allocations(d, cc.id, cc.name, false, cc.running,
                            streq(cc.state, "exited") || streq(cc.state, "dead"));
-        if (cc.gpu_kind != GPU_REQ_NONE && !has_allocation(d, cc.id, cc.name))
+        /* a ds01 container that stopped and gave its GPU back is not
+         * unmanaged: it cannot start again without one (the proxy refuses) */
+        if (cc.gpu_kind != GPU_REQ_NONE && !has_allocation(d, cc.id, cc.name) &&
+            (cc.running || !cc.ds01_managed))
                 note_unmanaged(d, &cc);
         recompute_unmanaged_slots(d);
         container_class_release(&cc);
 }
 
-/* A full pass: every container Docker has, and those it no longer has. */
-static void full_pass(struct ds01d *d)
+/* Ask Docker about one container without the lock, then apply it with the
+ * lock: a slow Docker never holds up the allocator, the proxy or the
+ * lifecycle loop. Main thread (d->docker is its own). */
+static void reconcile_one(struct ds01d *d, const char *id)
 {
+        json_t *inspect = NULL;
+        int r = docker_container_inspect(d->docker, id, &inspect);
+
+        pthread_mutex_lock(&d->lock);
+        reconcile_apply(d, id, r, inspect);
+        pthread_mutex_unlock(&d->lock);
+}
+
+/* Every this many full passes, every container is inspected again, not only
+ * those whose state in Docker's list differs from the database's. */
+#define FULL_INSPECT_EVERY 10
+
+/* A full pass: the containers Docker lists whose state changed (or that are
+ * new) — all of them when asked (start, lost events) and every
+ * FULL_INSPECT_EVERY passes — and those Docker no longer has. Without the lock but for the
+ * applying. */
+static void full_pass(struct ds01d *d, bool all)
+{
+        static unsigned passes;
         json_t *list = NULL, *c;
         struct store_container *known = NULL;
-        size_t n_known = 0, i;
+        size_t n_known = 0, i, n_ids = 0;
+        char(*ids)[STORE_ID_MAX] = NULL;
+        all = all || passes++ % FULL_INSPECT_EVERY == 0;
+        int r;
 
-        if (docker_container_list(d->docker, true, NULL, &list) < 0) {
-                d->docker_up = false;
+        r = docker_container_list(d->docker, true, NULL, &list);
+        pthread_mutex_lock(&d->lock);
+        d->docker_up = r >= 0;
+        if (r < 0) {
+                pthread_mutex_unlock(&d->lock);
                 return;
         }
-        d->docker_up = true;
+        (void)store_container_list_live(d->store, &known, &n_known);
+        pthread_mutex_unlock(&d->lock);
+
+        ids = calloc(json_array_size(list) + n_known + 1, sizeof(*ids));
+        if (!ids)
+                goto out;
         json_array_foreach(list, i, c)
         {
                 const char *id = json_string_value(json_object_get(c, "Id"));
-                if (id)
-                        reconcile_one(d, id);
+                const char *state = json_string_value(json_object_get(c, "State"));
+                bool same = false;
+                if (!id)
+                        continue;
+                for (size_t k = 0; k < n_known && !all && !same; k++)
+                        same = streq(known[k].id, id) && state && streq(known[k].state, state);
+                if (!same)
+                        (void)strscpy(ids[n_ids++], STORE_ID_MAX, id);
         }
-        if (store_container_list(d->store, NULL, &known, &n_known) >= 0)
-                for (size_t k = 0; k < n_known; k++) {
-                        bool present = false;
-                        if (streq(known[k].state, "removed"))
-                                continue;
-                        json_array_foreach(list, i, c)
-                        {
-                                const char *id = json_string_value(json_object_get(c, "Id"));
-                                if (id && streq(id, known[k].id))
-                                        present = true;
-                        }
-                        if (!present)
-                                reconcile_one(d, known[k].id);
+        for (size_t k = 0; k < n_known; k++) {
+                bool present = false;
+                json_array_foreach(list, i, c)
+                {
+                        const char *id = json_string_value(json_object_get(c, "Id"));
+                        if (id && streq(id, known[k].id))
+                                present = true;
                 }
+                if (!present)
+                        (void)strscpy(ids[n_ids++], STORE_ID_MAX, known[k].id);
+        }
+        for (size_t k = 0; k < n_ids; k++)
+                reconcile_one(d, ids[k]);
+out:
+        free(ids);
         free(known);
         json_decref(list);
         d->last_full_pass = now_us();
@@ -452,12 +496,12 @@ void reconcile_run(struct ds01d *d, bool force_full)
         }
         pthread_mutex_unlock(&d->pending_lock);
 
-        pthread_mutex_lock(&d->lock);
         if (force_full || overflow || now_us() - d->last_full_pass >= FULL_PASS_US)
-                full_pass(d);
+                full_pass(d, force_full || overflow);
         else
                 for (size_t i = 0; i < n; i++)
                         reconcile_one(d, ids[i]);
+        pthread_mutex_lock(&d->lock);
         state_tick(d);
         pthread_mutex_unlock(&d->lock);
         for (size_t i = 0; i < n; i++)

@@ -91,6 +91,7 @@ struct container_info {
         bool is_protected;
         char user[128]; /* Config.User */
         bool has_binds;
+        bool gpu; /* asks Docker for GPUs (any way the classifier knows) */
         /* privileged, host namespaces, added capabilities or devices: made by
          * an admin, and a way out for whoever gets inside */
         bool dangerous;
@@ -131,6 +132,7 @@ static int lookup_container(struct conn *c, const char *ref, struct container_in
                 (void)strscpy(info->owner, sizeof(info->owner), cc.owner);
         prot = label(j, c->u->protected_label[0] ? c->u->protected_label : "ds01.protected");
         info->is_protected = cc.is_protected || (prot && streq(prot, "true"));
+        info->gpu = cc.gpu_kind != GPU_REQ_NONE;
         (void)strscpy(info->user, sizeof(info->user),
                       json_string_value(json_object_get(json_object_get(j, "Config"), "User"))
                           ?: "");
@@ -490,6 +492,15 @@ static enum relay_result do_container(struct req *q)
                     deny(q, 403,
                          "ds01: this container runs with host privileges (made by an admin); "
                          "exec, attach and copy into it are for admins only"))
+                        return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
+                if (info.gpu && q->route.kind == ROUTE_CONTAINER &&
+                    (streq(q->route.op, "start") || streq(q->route.op, "restart")) &&
+                    q->c->p->hooks.gpu_holds &&
+                    !q->c->p->hooks.gpu_holds(q->c->p->hooks.ud, info.id, info.name) &&
+                    deny(q, 409,
+                         "ds01: this container's GPU was given back when it stopped (the hold "
+                         "after a stop has ended); remove it and create a new one to get a GPU "
+                         "again (docker rm NAME, then docker run --gpus 1 ...)"))
                         return q->body_pending ? RELAY_CLOSE : RELAY_KEEP;
                 if (info.has_binds && streq(q->route.op, "archive") &&
                     deny(q, 403,

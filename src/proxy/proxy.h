@@ -83,6 +83,10 @@ struct proxy_hooks {
         void (*gpu_bind)(void *ud, const char *key, const char *id, const char *name);
         /* Docker refused the create (or the client went away): release. */
         void (*gpu_release)(void *ud, const char *key, const char *why);
+        /* Does this container (Docker's id, and its name) hold an allocation
+         * in force (pending, active or held)? Asked before a GPU container
+         * is started again: once its GPU was released, it must not run on it. */
+        bool (*gpu_holds)(void *ud, const char *id, const char *name);
         /* An event; details stolen. log_only: events.jsonl only (auth.denied),
          * rate-limited by the daemon. */
         void (*event)(void *ud, const char *type, const char *user, json_t *details, bool log_only);
