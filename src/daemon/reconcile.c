@@ -382,10 +382,11 @@ static void reconcile_apply(struct ds01d *d, const char *id, int r, json_t *insp
         (void)store_container_upsert(d->store, &row, now);
         follow_allocations(d, cc.id, cc.name, false, cc.running,
                            streq(cc.state, "exited") || streq(cc.state, "dead"));
-        /* a ds01 container that stopped and gave its GPU back is not
-         * unmanaged: it cannot start again without one (the proxy refuses) */
+        /* a container the proxy made with an allocation (ds01.gpu.slots) that
+         * stopped and gave its GPU back is not unmanaged: it cannot start
+         * again without one (the proxy refuses) */
         if (cc.gpu_kind != GPU_REQ_NONE && !has_allocation(d, cc.id, cc.name) &&
-            (cc.running || !cc.ds01_managed))
+            (cc.running || !(cc.ds01_managed && cc.ds01_slots[0])))
                 note_unmanaged(d, &cc);
         recompute_unmanaged_slots(d);
         container_class_release(&cc);
