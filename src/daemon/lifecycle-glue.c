@@ -51,7 +51,6 @@ struct stop_job {
         char id[STORE_ID_MAX];
         char name[STORE_NAME_MAX];
         char user[STORE_NAME_MAX];
-        char type[STORE_WORD_MAX];
         enum lc_action_kind kind; /* LC_STOP_IDLE, LC_STOP_RUNTIME, LC_REMOVE_* */
         int grace;
         char reason[STORE_TEXT_MAX];
@@ -582,7 +581,6 @@ static void start_job(struct ds01d *d, const struct work *w, enum lc_action_kind
         (void)strscpy(j->id, sizeof(j->id), w->c.id);
         (void)strscpy(j->name, sizeof(j->name), w->c.name);
         (void)strscpy(j->user, sizeof(j->user), w->c.user);
-        (void)strscpy(j->type, sizeof(j->type), w->c.type);
         (void)strscpy(j->reason, sizeof(j->reason), reason);
         pthread_mutex_lock(&lc_state.mutex);
         lc_state.workers++;
@@ -794,44 +792,32 @@ static const char *action_verb(enum lc_action_kind k)
         return "?";
 }
 
-static void fmt_dur(char *buf, size_t n, int64_t s)
-{
-        if (s < 0)
-                s = 0;
-        if (s < 60)
-                snprintf(buf, n, "%llds", (long long)s);
-        else if (s < 3600)
-                snprintf(buf, n, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-        else
-                snprintf(buf, n, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
-}
-
 /* The reason text of an action (events, dry run). */
 static void action_reason(const struct work *w, const struct lc_action *a, char *buf, size_t n)
 {
-        char d1[32], d2[32];
+        char d1[FORMAT_DURATION_MAX], d2[FORMAT_DURATION_MAX];
 
         switch (a->kind) {
         case LC_WARN_IDLE:
         case LC_STOP_IDLE:
         case LC_NOTICE_IDLE_EXEMPT:
-                fmt_dur(d1, sizeof(d1), w->res.idle_for);
-                fmt_dur(d2, sizeof(d2), w->res.idle_timeout);
+                (void)format_duration(d1, sizeof(d1), w->res.idle_for);
+                (void)format_duration(d2, sizeof(d2), w->res.idle_timeout);
                 snprintf(buf, n, "idle %s of %s (%s)", d1, d2, w->res.why);
                 break;
         case LC_WARN_RUNTIME:
         case LC_STOP_RUNTIME:
         case LC_NOTICE_RUNTIME_EXEMPT:
-                fmt_dur(d1, sizeof(d1), w->res.runtime);
-                fmt_dur(d2, sizeof(d2), w->p.max_runtime);
+                (void)format_duration(d1, sizeof(d1), w->res.runtime);
+                (void)format_duration(d2, sizeof(d2), w->p.max_runtime);
                 snprintf(buf, n, "running %s of max %s", d1, d2);
                 break;
         case LC_REMOVE_STOPPED:
-                fmt_dur(d1, sizeof(d1), w->p.container_hold_after_stop);
+                (void)format_duration(d1, sizeof(d1), w->p.container_hold_after_stop);
                 snprintf(buf, n, "stopped longer than %s (container_hold_after_stop)", d1);
                 break;
         case LC_REMOVE_CREATED:
-                fmt_dur(d1, sizeof(d1), w->p.created_timeout);
+                (void)format_duration(d1, sizeof(d1), w->p.created_timeout);
                 snprintf(buf, n, "created and never started for %s (created_container_timeout)",
                          d1);
                 break;

@@ -649,6 +649,20 @@ fail:
         return r;
 }
 
+/* Every row of a statement without parameters into a malloc'd array
+ * (fetch_rows). */
+static int list_all(struct store *s, enum stmt_id id, size_t size,
+                    int (*read_row)(sqlite3_stmt *st, void *elem), void **ret, size_t *ret_n)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        r = stmt_get(s, id, &st);
+        if (r < 0)
+                return r;
+        return fetch_rows(s, st, size, read_row, NULL, ret, ret_n);
+}
+
 /* Runs a statement that returns no rows. */
 static int step_done(struct store *s, sqlite3_stmt *st)
 {
@@ -1600,20 +1614,8 @@ int store_container_upsert(struct store *s, const struct store_container *c, int
 
 int store_container_list_live(struct store *s, struct store_container **ret, size_t *ret_n)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *v = NULL;
-        size_t n = 0;
-        int r;
-
-        r = stmt_get(s, STMT_CONTAINER_LIST_LIVE, &st);
-        if (r < 0)
-                return r;
-        r = fetch_rows(s, st, sizeof(**ret), read_container, NULL, &v, &n);
-        if (r < 0)
-                return r;
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        return list_all(s, STMT_CONTAINER_LIST_LIVE, sizeof(**ret), read_container, (void **)ret,
+                        ret_n);
 }
 
 /* ---- lifecycle state ---- */
@@ -1639,20 +1641,7 @@ static int read_lc(sqlite3_stmt *st, void *elem)
 
 int store_lc_list(struct store *s, struct store_lc **ret, size_t *ret_n)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *v = NULL;
-        size_t n = 0;
-        int r;
-
-        r = stmt_get(s, STMT_LC_LIST, &st);
-        if (r < 0)
-                return r;
-        r = fetch_rows(s, st, sizeof(**ret), read_lc, NULL, &v, &n);
-        if (r < 0)
-                return r;
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        return list_all(s, STMT_LC_LIST, sizeof(**ret), read_lc, (void **)ret, ret_n);
 }
 
 int store_lc_put(struct store *s, const struct store_lc *l)
@@ -1758,20 +1747,7 @@ int store_grant_delete(struct store *s, const char *user)
 
 int store_grant_list(struct store *s, struct store_grant **ret, size_t *ret_n)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *v = NULL;
-        size_t n = 0;
-        int r;
-
-        r = stmt_get(s, STMT_GRANT_LIST, &st);
-        if (r < 0)
-                return r;
-        r = fetch_rows(s, st, sizeof(**ret), read_grant, NULL, &v, &n);
-        if (r < 0)
-                return r;
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        return list_all(s, STMT_GRANT_LIST, sizeof(**ret), read_grant, (void **)ret, ret_n);
 }
 
 /* ---- quota alerts ---- */
@@ -1822,20 +1798,7 @@ int store_alert_delete(struct store *s, const char *user, const char *resource)
 
 int store_alert_list(struct store *s, struct store_alert **ret, size_t *ret_n)
 {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        void *v = NULL;
-        size_t n = 0;
-        int r;
-
-        r = stmt_get(s, STMT_ALERT_LIST, &st);
-        if (r < 0)
-                return r;
-        r = fetch_rows(s, st, sizeof(**ret), read_alert, NULL, &v, &n);
-        if (r < 0)
-                return r;
-        *ret = v;
-        *ret_n = n;
-        return 0;
+        return list_all(s, STMT_ALERT_LIST, sizeof(**ret), read_alert, (void **)ret, ret_n);
 }
 
 int store_container_list(struct store *s, const char *user, struct store_container **ret,
