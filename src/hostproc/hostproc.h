@@ -66,13 +66,13 @@ int hp_proc_signal(const char *proc_root, pid_t pid, uint64_t start_time, int si
 struct hp_seen {
         pid_t pid;
         uint64_t start_time;
-        char slot[HP_SLOT_MAX];        /* ds01 slot name: "2", "1.3" */
-        uint64_t memory;               /* bytes, UINT64_MAX unknown */
-        char user[HP_USER_MAX];        /* attributed user ("" unknown) */
-        char login_user[HP_USER_MAX];  /* loginuid's user when it differs, else "" */
+        char slot[HP_SLOT_MAX];       /* ds01 slot name: "2", "1.3" */
+        uint64_t memory;              /* bytes, UINT64_MAX unknown */
+        char user[HP_USER_MAX];       /* attributed user ("" unknown) */
+        char login_user[HP_USER_MAX]; /* loginuid's user when it differs, else "" */
         char cmdline[HP_CMDLINE_MAX];
-        char container_id[HP_ID_MAX];  /* "" host; else a container that does not
-                                        * hold this slot (an escape) */
+        char container_id[HP_ID_MAX]; /* "" host; else a container that does not
+                                       * hold this slot (an escape) */
 };
 
 enum hp_entry_state {
