@@ -38,6 +38,12 @@ extern const struct cli_command cli_cmd_container;
 extern const struct cli_command cli_cmd_lifecycle;
 extern const struct cli_command cli_cmd_alerts;
 extern const struct cli_command cli_cmd_access;
+extern const struct cli_command cli_cmd_status;
+extern const struct cli_command cli_cmd_top;
+extern const struct cli_command cli_cmd_usage;
+extern const struct cli_command cli_cmd_report;
+extern const struct cli_command cli_cmd_slices;
+extern const struct cli_command cli_cmd_help;
 
 /* "ds01: <message>" on stderr; returns EXIT_FAIL. */
 int cli_error(const char *fmt, ...) _printf_(1, 2);

@@ -17,6 +17,8 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_limits,    &cli_cmd_config,    &cli_cmd_gpu,    &cli_cmd_queue,
     &cli_cmd_reserve,   &cli_cmd_events,    &cli_cmd_health, &cli_cmd_state,
     &cli_cmd_container, &cli_cmd_lifecycle, &cli_cmd_alerts, &cli_cmd_access,
+    &cli_cmd_status,    &cli_cmd_top,       &cli_cmd_usage,  &cli_cmd_report,
+    &cli_cmd_slices,    &cli_cmd_help,
 };
 
 int cli_error(const char *fmt, ...)

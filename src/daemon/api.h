@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "daemon/daemon.h"
@@ -46,3 +47,17 @@ bool lifecycle_route(struct ds01d *d, struct MHD_Connection *conn, const char *u
                      const char *method, struct request_ctx *rc, enum MHD_Result *ret);
 bool access_route(struct ds01d *d, struct MHD_Connection *conn, const char *url, const char *method,
                   struct request_ctx *rc, enum MHD_Result *ret);
+/* overview.c: GET /v1/overview. usage.c: GET /v1/usage, GET /v1/report. */
+bool overview_route(struct ds01d *d, struct MHD_Connection *conn, const char *url,
+                    const char *method, struct request_ctx *rc, enum MHD_Result *ret);
+bool usage_route(struct ds01d *d, struct MHD_Connection *conn, const char *url, const char *method,
+                 struct request_ctx *rc, enum MHD_Result *ret);
+
+/* The whole server in one object (overview.c; the shape is in docs/API.md,
+ * "GET /v1/overview"). Takes d->lock itself. NULL on failure. */
+json_t *overview_json(struct ds01d *d);
+/* GPU-hours allocated and used, per `by` ("user", "group" or "slot"), over
+ * [since_s, until_s) (usage.c; docs/API.md "GET /v1/usage"). Takes d->lock
+ * itself. NULL with err filled on bad arguments or failure. */
+json_t *usage_json(struct ds01d *d, int64_t since_s, int64_t until_s, const char *by, char *err,
+                   size_t err_size);

@@ -888,7 +888,9 @@ static enum MHD_Result route(struct ds01d *d, struct MHD_Connection *conn, const
         enum MHD_Result ret;
 
         if (lifecycle_route(d, conn, url, method, rc, &ret) ||
-            access_route(d, conn, url, method, rc, &ret))
+            access_route(d, conn, url, method, rc, &ret) ||
+            overview_route(d, conn, url, method, rc, &ret) ||
+            usage_route(d, conn, url, method, rc, &ret))
                 return ret;
         if (streq(url, "/v1/whoami") && get)
                 return h_whoami(conn, rc);

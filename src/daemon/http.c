@@ -138,9 +138,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                 }
                 return reply_text(conn, 200, strbuf_steal(&sb), EXPO_CONTENT_TYPE);
         }
+        {
+                enum MHD_Result ret;
+                if (web_route(d, conn, url, &ret))
+                        return ret;
+        }
         return reply(conn, 404,
                      json_pack("{s:s, s:s}", "error", "NOT_FOUND", "message",
-                               "no such page; try /metrics or /health"));
+                               "no such page; try /, /metrics or /health"));
 }
 
 int http_start(struct ds01d *d)

@@ -1,0 +1,1 @@
+# The dashboard's assets embedded into ds01d (stub; issue 8).
