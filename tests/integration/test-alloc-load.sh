@@ -29,7 +29,7 @@ clients=()
 answers_at_least() { [ "$(compgen -G "$tmp/out/*.rc" | wc -l)" -ge "$1" ]; }
 acked_at_least() { [ "$(grep -l '^0$' "$tmp"/out/*.rc 2>/dev/null | wc -l)" -ge "$1" ]; }
 queue_length_is() { [ "$(ds01 queue list --json | jq '.queue | length')" -eq "$1" ]; }
-has_event() { ds01 events --type "$1" --json --all | grep -q "\"event_type\":\"$1\""; }
+has_event() { grep -q "\"event_type\":\"$1\"" <<<"$(ds01 events --type "$1" --json --all)"; }
 wait_clients() {
         [ ${#clients[@]} -gt 0 ] && wait "${clients[@]}"
         clients=()

@@ -94,7 +94,7 @@ uuid=$(DS01_NVML_LIBRARY=$FAKENVML DS01_FAKENVML_TOPOLOGY=$SRC/tests/fixtures/to
         "$DS01" gpu list --json | jq -r '.gpus[1].uuid')
 docker create --name "$prefix-gpu" --label ds01.user=bob --gpus "device=$uuid" "$image" sleep 1 \
         >/dev/null || bad "docker create --gpus"
-unmanaged() { curl -s "http://127.0.0.1:$port/metrics" | grep -q "^ds01_unmanaged_gpu_container{container=\"$prefix-gpu\""; }
+unmanaged() { grep -q "^ds01_unmanaged_gpu_container{container=\"$prefix-gpu\"" <<<"$(curl -s "http://127.0.0.1:$port/metrics")"; }
 wait_for "the unmanaged container in the metrics" 20 unmanaged
 m=$(curl -s "http://127.0.0.1:$port/metrics")
 expect_match "unmanaged labels" "ds01_unmanaged_gpu_container\\{container=\"$prefix-gpu\",user=\"bob\",gpu_count=\"1\",access_type=\"specific\",running=\"false\"\\} 1" "$m"
