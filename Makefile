@@ -1,7 +1,8 @@
 # ds01 — top-level entry points. The build itself is CMake (CMakePresets.json).
 #   make            build (dev preset)
-#   make run        install packages, build, start ds01d on the demo config (fake GPUs
-#                   without a driver) and show the status; make stop ends it
+#   make run        install packages, build, run the demo in the foreground: ds01d on the
+#                   demo config (fake GPUs without a driver), two users' containers through
+#                   the proxy, the dashboard URL and ds01 status; Ctrl-C ends it all
 #   make check      every test: dev build, asan build, fuzz corpora, clang-format
 #   make install    PREFIX=/usr/local DESTDIR= (config goes to /etc/ds01 only if absent)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
@@ -13,8 +14,6 @@ DESTDIR ?=
 SYSCONFDIR ?= /etc
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-DEMO_CONFIG := deploy/config/resource-limits.yaml
-DEMO_USERS := alice h.baker@hertie-school.lan bob carol dave erin newcomer
 
 .PHONY: all build run stop check install fuzz format clean deps release bench
 
@@ -27,40 +26,17 @@ build:
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 
-# `make run`: ds01d on the demo configuration, with its state under build/demo/
-# (SQLite, sockets, events.jsonl); the fake GPU topology the tests use when
-# there is no NVIDIA driver. It keeps running; `make stop` ends it.
+# `make run`: scripts/demo after the packages and the build: ds01d on the demo
+# configuration (deploy/config/) with its state under build/demo/, the fake
+# a100x4-mixed topology when there is no NVIDIA driver, dockerd started when
+# none runs, two demo users' containers made through ds01's proxy, the
+# dashboard URL and `ds01 status`. It stays in the foreground; Ctrl-C stops
+# and removes everything it started. `make stop` ends a ds01d left over from
+# an older `make run` that went to the background.
 DEMO := $(CURDIR)/build/demo
-DEMO_SOCKET := $(DEMO)/run/ds01.sock
-FAKE_NVML := DS01_NVML_LIBRARY=$(CURDIR)/build/dev/tests/fakenvml/libfakenvml.so \
-	DS01_FAKENVML_TOPOLOGY=$(CURDIR)/tests/fixtures/topology/a100x4-mixed.yaml
 
 run: deps build stop
-	@mkdir -p $(DEMO)
-	@build/dev/src/cli/ds01 config check $(DEMO_CONFIG)
-	@if ldconfig -p 2>/dev/null | grep -q 'libnvidia-ml\.so\.1'; then nvml=; \
-	else echo "(no NVIDIA driver here: the fake topology tests/fixtures/topology/a100x4-mixed.yaml)"; \
-		nvml='$(FAKE_NVML)'; fi; \
-	env $$nvml build/dev/src/daemon/ds01d --config $(DEMO_CONFIG) --state-dir $(DEMO)/state \
-		--run-dir $(DEMO)/run --log-dir $(DEMO)/log --listen 127.0.0.1:0 \
-		|| { echo "ds01d did not start; see the lines above"; exit 1; }; \
-	echo; echo "=== ds01 gpu list"; env $$nvml build/dev/src/cli/ds01 gpu list
-	@echo; echo "=== ds01 gpu status"
-	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu status
-	@echo; echo "=== ds01 gpu allocate alice demo-notebook (as an admin tool would)"
-	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu allocate alice demo-notebook || true
-	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu user-status alice || true
-	@echo; echo "=== ds01 events --limit 5"
-	@build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) events --limit 5 || true
-	@echo; echo "=== ds01 limits (demo users)"
-	@for u in $(DEMO_USERS); do \
-		echo; echo "--- ds01 limits $$u"; \
-		build/dev/src/cli/ds01 --config $(DEMO_CONFIG) limits "$$u" || exit 1; \
-	done
-	@echo
-	@echo "ds01d is running (pid $$(cat $(DEMO)/run/ds01d.pid), web/health on 127.0.0.1:$$(cat $(DEMO)/run/ds01d.port))."
-	@echo "Try: build/dev/src/cli/ds01 --socket $(DEMO_SOCKET) gpu status     Stop it: make stop"
-	@echo "Docker through ds01's proxy: docker -H unix://$(DEMO)/run/docker.sock ps   (docs/USER-GUIDE.md)"
+	@scripts/demo
 
 stop:
 	@if [ -f $(DEMO)/run/ds01d.pid ]; then \
