@@ -2380,6 +2380,34 @@ int store_usage_list(struct store *s, const char *user, int64_t since, struct st
         return 0;
 }
 
+/* Sums per (user, slot) of the samples with since < time <= until (a sample
+ * covers the seconds before its time: usage-sum.h). time = the latest one. */
+int store_usage_sum(struct store *s, int64_t since, int64_t until, struct store_usage **ret,
+                    size_t *ret_n)
+{
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        void *v = NULL;
+        size_t n = 0;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT user, slot, max(time), total(gpu_seconds), "
+                                "total(used_seconds) FROM usage INDEXED BY usage_time "
+                                "WHERE time > ?1 AND time <= ?2 GROUP BY user, slot "
+                                "ORDER BY user, slot",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_error(s, rc);
+        sqlite3_bind_int64(st, 1, since);
+        sqlite3_bind_int64(st, 2, until);
+        r = fetch_rows(s, st, sizeof(**ret), read_usage, NULL, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 /* ---- event counts (metrics) ---- */
 
 int store_event_type_counts(struct store *s, int64_t from, int64_t to,

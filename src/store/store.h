@@ -320,3 +320,8 @@ int store_usage_add(struct store *s, const struct store_usage *u);
 /* Samples with time >= since (user NULL: all), ordered by time. */
 int store_usage_list(struct store *s, const char *user, int64_t since, struct store_usage **ret,
                      size_t *ret_n);
+/* Per (user, slot): the sums of the samples with since < time <= until (epoch
+ * seconds; a sample covers the seconds before its time), time = the latest
+ * sample's. Ordered by user, slot; *ret malloc'd (free()), NULL when none. */
+int store_usage_sum(struct store *s, int64_t since, int64_t until, struct store_usage **ret,
+                    size_t *ret_n);
