@@ -14,11 +14,10 @@
 #include "util/strutil.h"
 
 static const struct cli_command *const commands[] = {
-    &cli_cmd_limits,    &cli_cmd_config,    &cli_cmd_gpu,    &cli_cmd_queue,
-    &cli_cmd_reserve,   &cli_cmd_events,    &cli_cmd_health, &cli_cmd_state,
-    &cli_cmd_container, &cli_cmd_lifecycle, &cli_cmd_alerts, &cli_cmd_access,
-    &cli_cmd_status,    &cli_cmd_top,       &cli_cmd_usage,  &cli_cmd_report,
-    &cli_cmd_slices,    &cli_cmd_help,
+    &cli_cmd_limits, &cli_cmd_config, &cli_cmd_gpu,    &cli_cmd_queue,     &cli_cmd_reserve,
+    &cli_cmd_events, &cli_cmd_health, &cli_cmd_state,  &cli_cmd_container, &cli_cmd_lifecycle,
+    &cli_cmd_alerts, &cli_cmd_access, &cli_cmd_status, &cli_cmd_top,       &cli_cmd_usage,
+    &cli_cmd_report, &cli_cmd_slices, &cli_cmd_help,
 };
 
 int cli_error(const char *fmt, ...)
@@ -98,8 +97,7 @@ static void main_help(FILE *f)
               f);
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-        fputs("  help       show help for a command\n"
-              "\n"
+        fputs("\n"
               "Options:\n"
               "  -c, --config PATH  resource-limits.yaml to read (default: $DS01_CONFIG, else\n"
               "                     " CONFIG_DEFAULT_PATH ")\n"
@@ -154,17 +152,10 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
         }
 
-        if (streq(argv[optind], "help")) {
-                if (optind + 1 >= argc) {
-                        main_help(stdout);
-                        return EXIT_OK;
-                }
-                cmd = find_command(argv[optind + 1]);
-                if (!cmd)
-                        return cli_usage_error(NULL, "unknown command '%s'", argv[optind + 1]);
-                cmd->help(stdout);
-                return EXIT_OK;
-        }
+        /* 'ds01 help' alone: this help, then the topics; the rest of
+         * 'ds01 help [TOPIC|COMMAND]' is cmd-help.c, dispatched below. */
+        if (streq(argv[optind], "help") && optind + 1 >= argc)
+                main_help(stdout);
         if (streq(argv[optind], "version")) {
                 printf("ds01 %s\n", DS01_VERSION);
                 return EXIT_OK;

@@ -56,6 +56,16 @@ bool usage_route(struct ds01d *d, struct MHD_Connection *conn, const char *url, 
 /* The whole server in one object (overview.c; the shape is in docs/API.md,
  * "GET /v1/overview"). Takes d->lock itself. NULL on failure. */
 json_t *overview_json(struct ds01d *d);
+/* Views the overview shares with the endpoints that first built them:
+ * control.c: one reservation (GET /v1/reservations) and one event (GET
+ * /v1/events); lifecycle-glue.c: the last lifecycle pass's containers (GET
+ * /v1/lifecycle, every user's; takes the lifecycle's own mutex, never
+ * d->lock) and the quota alerts of `user` (NULL = all; GET /v1/alerts; takes
+ * d->lock, NULL when the database fails). */
+json_t *reservation_json(const struct store_reservation *r, int64_t now_s);
+json_t *event_json(const struct store_event *e);
+json_t *lifecycle_view_json(void);
+json_t *alerts_json(struct ds01d *d, const char *user);
 /* GPU-hours allocated and used, per `by` ("user", "group" or "slot"), over
  * [since_s, until_s) (usage.c; docs/API.md "GET /v1/usage"). Takes d->lock
  * itself. NULL with err filled on bad arguments or failure. */

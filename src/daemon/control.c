@@ -552,7 +552,7 @@ static enum MHD_Result h_queue_cancel(struct ds01d *d, struct MHD_Connection *co
         return api_reply(conn, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "left"));
 }
 
-static json_t *reservation_json(const struct store_reservation *r, int64_t now_s)
+json_t *reservation_json(const struct store_reservation *r, int64_t now_s)
 {
         json_t *slots = json_array();
         char buf[STORE_TEXT_MAX], *p, *save = NULL;
@@ -727,7 +727,7 @@ static enum MHD_Result h_reserve_remove(struct ds01d *d, struct MHD_Connection *
         return api_reply(conn, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "removed", true));
 }
 
-static json_t *event_json(const struct store_event *e)
+json_t *event_json(const struct store_event *e)
 {
         json_t *o = json_pack("{s:I, s:o, s:s, s:s}", "id", (json_int_t)e->id, "timestamp",
                               json_time_us(e->time), "event_type", e->type, "schema_version",

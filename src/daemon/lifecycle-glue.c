@@ -462,6 +462,8 @@ static json_t *view_json(const struct work *w)
                                 ? json_integer(r->runtime)
                                 : json_null());
         json_object_set_new(o, "max_runtime_s", json_secs(w->p.max_runtime));
+        json_object_set_new(o, "memory_bytes",
+                            w->have_mem ? json_integer((json_int_t)w->mem_bytes) : json_null());
         json_object_set_new(o, "actions", in_scope ? upcoming(w) : json_array());
         return o;
 }
@@ -1278,25 +1280,33 @@ static enum MHD_Result h_run(struct ds01d *d, struct MHD_Connection *conn, struc
         return api_reply(conn, 200, ans);
 }
 
-static enum MHD_Result h_alerts(struct ds01d *d, struct MHD_Connection *conn,
-                                struct request_ctx *rc)
+json_t *lifecycle_view_json(void)
 {
-        const char *user = api_arg(conn, "user");
+        int64_t now_s = now_us() / 1000000;
+        json_t *list = json_array(), *c;
+        size_t i;
+
+        pthread_mutex_lock(&lc_state.mutex);
+        json_array_foreach(lc_state.view, i, c)
+        {
+                json_array_append_new(list, view_for(c, now_s));
+        }
+        pthread_mutex_unlock(&lc_state.mutex);
+        return list;
+}
+
+json_t *alerts_json(struct ds01d *d, const char *user)
+{
         struct store_alert *a = NULL;
         size_t n = 0;
         json_t *list;
         int r;
 
-        if (user && !rc->admin && !streq(user, rc->user))
-                return api_reply_error(conn, 403, "FORBIDDEN",
-                                       "only admins may see other users' alerts");
-        if (!user && !rc->admin)
-                user = rc->user;
         pthread_mutex_lock(&d->lock);
         r = store_alert_list(d->store, &a, &n);
         pthread_mutex_unlock(&d->lock);
         if (r < 0)
-                return api_reply_error(conn, 500, "INTERNAL", "cannot read the alerts");
+                return NULL;
         list = json_array();
         for (size_t i = 0; i < n; i++) {
                 char msg[160];
@@ -1312,6 +1322,23 @@ static enum MHD_Result h_alerts(struct ds01d *d, struct MHD_Connection *conn,
                                     alert_event(a[i].resource, a[i].level), "message", msg));
         }
         free(a);
+        return list;
+}
+
+static enum MHD_Result h_alerts(struct ds01d *d, struct MHD_Connection *conn,
+                                struct request_ctx *rc)
+{
+        const char *user = api_arg(conn, "user");
+        json_t *list;
+
+        if (user && !rc->admin && !streq(user, rc->user))
+                return api_reply_error(conn, 403, "FORBIDDEN",
+                                       "only admins may see other users' alerts");
+        if (!user && !rc->admin)
+                user = rc->user;
+        list = alerts_json(d, user);
+        if (!list)
+                return api_reply_error(conn, 500, "INTERNAL", "cannot read the alerts");
         return api_reply(conn, 200, json_pack("{s:o}", "alerts", list));
 }
 
