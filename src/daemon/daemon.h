@@ -327,3 +327,16 @@ int daemon_reload(struct ds01d *d, json_t **ret_diags);
 /* ISO 8601 UTC with microseconds: buf >= 32. */
 char *format_time_us(char *buf, size_t n, int64_t us);
 json_t *json_time_us(int64_t us);
+
+/* ---- per-user slices and OOM kills (slices-glue.c) ---- */
+
+/* Before a user's container is created (the proxy's user_info hook, d->lock
+ * not held): make the user's slice (systemd) or cgroup (cgroupfs, per driver)
+ * with their aggregate limits, once per user and configuration generation.
+ * Nothing for admins. Failures are logged; the container is not refused. */
+void slices_glue_ensure(struct ds01d *d, const struct user_limits *ul, const char *driver,
+                        bool admin);
+/* Main loop, every tick: OOM kills in the users' cgroups -> resource.oom_kill.
+ * Takes the lock itself. */
+void slices_glue_tick(struct ds01d *d);
+void slices_glue_release(struct ds01d *d);

@@ -470,6 +470,7 @@ static int run(struct ds01d *d)
                 state_tick(d);
                 pthread_mutex_unlock(&d->lock);
                 hostproc_tick(d);
+                slices_glue_tick(d); /* OOM kills in the users' cgroups */
                 if (watchdog_us > 0 && (uint64_t)(now - last_watchdog) >= watchdog_us / 2) {
                         sd_notify(0, "WATCHDOG=1");
                         last_watchdog = now;
@@ -636,6 +637,7 @@ int main(int argc, char **argv)
                 r = run(&d);
 
         hostproc_release(&d);
+        slices_glue_release(&d);
         gpu_ctx_free(d.gpu);
         free(d.slots);
         free(d.gpus);

@@ -92,6 +92,7 @@ static int h_user_info(void *ud, const char *user, uid_t uid, gid_t gid, struct 
                       d->settings.infrastructure_label);
         (void)strscpy(ret->cgroup_driver, sizeof(ret->cgroup_driver), d->settings.cgroup_driver);
         pthread_mutex_unlock(&d->lock);
+        slices_glue_ensure(d, &ul, ret->cgroup_driver, admin); /* the user's slice, on demand */
         user_limits_release(&ul);
         return 0;
 }
