@@ -5,6 +5,7 @@
 #                   the proxy, the dashboard URL and ds01 status; Ctrl-C ends it all
 #   make check      every test: dev build, asan build, fuzz corpora, clang-format
 #   make install    PREFIX=/usr/local DESTDIR= (config goes to /etc/ds01 only if absent)
+#   make deb        build/ds01_<version>_<arch>.deb (scripts/mkdeb; docs/ADMIN-GUIDE.md)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make format     clang-format -i on src/ and tests/
 #   make bench      build and run the benchmarks in bench/ (figures, never fails)
@@ -15,7 +16,7 @@ SYSCONFDIR ?= /etc
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build run stop check install fuzz format clean deps release bench
+.PHONY: all build run stop check install deb fuzz format clean deps release bench
 
 all: build
 
@@ -56,6 +57,11 @@ release:
 	@cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DDS01_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
+# `make install`: ds01, ds01d, the preload library, man pages, bash completion,
+# the systemd unit (${PREFIX}/lib/systemd/system, ExecStart naming this
+# PREFIX), tmpfiles.d, and under SYSCONFDIR logrotate.d and profile.d; then the
+# example configuration in SYSCONFDIR/ds01 unless one is there. Nothing is
+# started: `systemctl daemon-reload && systemctl enable --now ds01d`.
 install: release
 	@DESTDIR=$(DESTDIR) cmake --install build/release
 	@if [ -e "$(DESTDIR)$(SYSCONFDIR)/ds01/resource-limits.yaml" ]; then \
@@ -66,6 +72,13 @@ install: release
 		install -m 0644 deploy/config/groups/*.members "$(DESTDIR)$(SYSCONFDIR)/ds01/groups/"; \
 		echo "install: example configuration put in $(DESTDIR)$(SYSCONFDIR)/ds01/"; \
 	fi
+
+# `make deb`: the release build for /usr, packaged by scripts/mkdeb as
+# build/ds01_<version>_<arch>.deb (installs nothing on this machine).
+deb:
+	@cmake --preset release -DCMAKE_INSTALL_PREFIX=/usr -DDS01_SYSCONFDIR=/etc >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	@scripts/mkdeb build/release build
 
 fuzz:
 	@cmake --preset fuzz >/dev/null
