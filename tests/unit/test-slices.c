@@ -684,7 +684,7 @@ static void test_apply_cgroupfs_dir(void **state)
 
 static void mkdirs(const char *rel)
 {
-        char cmd[512];
+        char cmd[1100];
         snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", tmpdir, rel);
         assert_int_equal(system(cmd), 0);
 }
