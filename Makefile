@@ -40,10 +40,10 @@ run: deps build stop
 	@scripts/demo
 
 stop:
-	@if [ -f $(DEMO)/run/ds01d.pid ]; then \
-		pid=$$(cat $(DEMO)/run/ds01d.pid); kill $$pid 2>/dev/null; \
+	@for f in $(DEMO)/run/ds01d.pid /run/ds01-demo/ds01d.pid; do \
+		[ -f $$f ] || continue; pid=$$(cat $$f); kill $$pid 2>/dev/null || continue; \
 		while kill -0 $$pid 2>/dev/null; do sleep 0.1; done; echo "ds01d (pid $$pid) stopped"; \
-	fi
+	done
 
 check:
 	@scripts/check

@@ -32,8 +32,11 @@ for u in users:
     check(f"{u} absent before", subprocess.run(["getent", "passwd", u], capture_output=True).returncode != 0)
 image_before = docker("image", "inspect", "ds01-demo-busybox:latest").returncode == 0
 demo_dir = tempfile.mkdtemp(prefix="ds01-test-demo.")
+os.chmod(demo_dir, 0o755)  # the demo users reach the sockets below it
+run_dir = os.path.join(demo_dir, "run")
 # Users listed in no group of the demo config get its default group.
-env = dict(os.environ, DS01_BUILD_DIR=build, DS01_DEMO_DIR=demo_dir, DS01_DEMO_PORT="0",
+env = dict(os.environ, DS01_BUILD_DIR=build, DS01_DEMO_DIR=demo_dir, DS01_DEMO_RUN_DIR=run_dir,
+           DS01_DEMO_PORT="0",
            DS01_DEMO_USERS=" ".join(users))
 p = subprocess.Popen([os.path.join(src, "scripts/demo")], stdout=subprocess.PIPE,
                      stderr=subprocess.STDOUT, text=True, env=env)
@@ -62,7 +65,13 @@ if m:
     except Exception as e:  # noqa: BLE001
         check("the dashboard answers", False, str(e))
 check("ds01 status is printed", "=== ds01 status" in text and "not built" not in text, text[-1500:])
-sock = os.path.join(demo_dir, "run", "ds01.sock")
+sock = os.path.join(run_dir, "ds01.sock")
+pid_file = os.path.join(run_dir, "ds01d.pid")
+try:
+    daemon_pid = open(pid_file).read().strip()
+except OSError:
+    daemon_pid = ""
+check("ds01d wrote its pid", daemon_pid != "")
 st = subprocess.run([os.path.join(build, "src/cli/ds01"), "--socket", sock, "gpu", "status", "--json"],
                     capture_output=True, text=True)
 holders = set()
@@ -86,8 +95,8 @@ for u in users:
     check(f"demo-{u}-notebook removed", docker("inspect", f"demo-{u}-notebook").returncode != 0)
 if not image_before:
     check("the demo image removed", docker("image", "inspect", "ds01-demo-busybox:latest").returncode != 0)
-pid_file = os.path.join(demo_dir, "run", "ds01d.pid")
-check("ds01d gone", not os.path.exists(pid_file) or not os.path.exists(f"/proc/{open(pid_file).read().strip()}"))
+check("ds01d gone", daemon_pid != "" and not os.path.exists(f"/proc/{daemon_pid}"))
+check("the run dir removed", not os.path.exists(run_dir))
 for u in users:
     left = subprocess.run(["find", "/sys/fs/cgroup", "-type", "d", "-path", f"*/ds01/*/{u}"],
                           capture_output=True, text=True).stdout.strip()
