@@ -20,5 +20,4 @@ void http_stop(struct ds01d *d);
 
 /* web.c: the dashboard (GET /, its assets) and the read-only JSON under
  * /api/v1/ on the same listener. Returns true and sets *ret when url is its. */
-bool web_route(struct ds01d *d, struct MHD_Connection *conn, const char *url,
-               enum MHD_Result *ret);
+bool web_route(struct ds01d *d, struct MHD_Connection *conn, const char *url, enum MHD_Result *ret);
