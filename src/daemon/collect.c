@@ -18,8 +18,10 @@
 #include <utmpx.h>
 
 #include "daemon/daemon.h"
+#include "docker/docker.h"
 #include "hostproc/hostproc.h"
 #include "metrics/expo.h"
+#include "proxy/proxy.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/strutil.h"
@@ -662,6 +664,14 @@ int metrics_collect(struct ds01d *d, struct strbuf *out)
         }
         expo_family(&e, "ds01_docker_up", EXPO_GAUGE, "1 when Docker answers ds01d");
         expo_sample1(&e, NULL, NULL, d->docker_up ? 1 : 0);
+        if (d->docker_events) {
+                struct docker_events_counters dc;
+                docker_events_get_counters(d->docker_events, &dc);
+                expo_family(&e, "ds01_docker_event_streams_total", EXPO_COUNTER,
+                            "Docker event streams ds01d established (one more after each "
+                            "restart of Docker or lost stream)");
+                expo_sample1(&e, NULL, NULL, (double)dc.connects);
+        }
         expo_family(&e, "ds01_nvml_up", EXPO_GAUGE, "1 when NVML is loaded and initialized");
         expo_sample1(&e, NULL, NULL, d->nvml_available ? 1 : 0);
         for (int c = 0; c < _COLLECTOR_MAX && !e.error; c++) {
@@ -679,6 +689,22 @@ int metrics_collect(struct ds01d *d, struct strbuf *out)
                                 break;
                         e.error = 0;
                 }
+        }
+        if (d->proxy) { /* connection limits and timeouts of the proxy (issue 9) */
+                struct proxy_stats ps;
+                proxy_get_stats(d->proxy, &ps);
+                expo_family(&e, "ds01_proxy_connections", EXPO_GAUGE,
+                            "connections open to the Docker proxy");
+                expo_sample1(&e, NULL, NULL, (double)ps.open_connections);
+                expo_family(&e, "ds01_proxy_connections_refused_total", EXPO_COUNTER,
+                            "proxy connections refused at a connection limit, by limit");
+                expo_sample1(&e, "limit", "user", (double)ps.refused_user);
+                expo_sample1(&e, "limit", "total", (double)ps.refused_total);
+                expo_family(&e, "ds01_proxy_timeouts_total", EXPO_COUNTER,
+                            "proxy connections closed at a time limit, by phase");
+                expo_sample1(&e, "phase", "head", (double)ps.head_timeouts);
+                expo_sample1(&e, "phase", "body", (double)ps.body_timeouts);
+                expo_sample1(&e, "phase", "idle", (double)ps.idle_closes);
         }
         expo_family(&e, "ds01_collector_errors_total", EXPO_COUNTER,
                     "scrapes in which a collector failed, by collector");

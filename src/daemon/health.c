@@ -82,6 +82,28 @@ static bool check_docker(struct ds01d *d, json_t *checks, json_t **ret_container
         return true;
 }
 
+/* The Docker API proxy: its socket is there; what it forwards to is Docker,
+ * checked above. */
+static void check_proxy(struct ds01d *d, json_t *checks, bool docker_up)
+{
+        char path[4200];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/docker.sock", d->opt.run_dir);
+        if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+                add(checks, "docker proxy", CHECK_FAIL,
+                    "the Docker API proxy does not listen on %s; users cannot reach Docker (see "
+                    "the ds01d log)",
+                    path);
+        else if (!docker_up)
+                add(checks, "docker proxy", CHECK_FAIL,
+                    "listens on %s but Docker behind it does not answer: users get 503 until it "
+                    "is back",
+                    path);
+        else
+                add(checks, "docker proxy", CHECK_PASS, "listens on %s", path);
+}
+
 /* Allocations in force whose container Docker does not have. */
 static void check_state(struct ds01d *d, json_t *checks, json_t *containers)
 {
@@ -232,8 +254,7 @@ json_t *health_json(struct ds01d *d, bool *ret_docker_up)
 
         /* Docker first, outside the lock (it can take seconds to time out) */
         docker_up = check_docker(d, checks, &containers);
-        add(checks, "docker proxy", CHECK_INFO,
-            "not installed yet: the Docker API proxy comes with the next release of ds01d");
+        check_proxy(d, checks, docker_up);
 
         pthread_mutex_lock(&d->lock);
         d->docker_up = docker_up;

@@ -8,6 +8,12 @@
  * GET /v1.NN/events?since=S&filters=F: newline-delimited JSON objects, which
  * may arrive split across writes (a line buffer with a ceiling joins them).
  *
+ * Reconnecting: after a stream ends or a connection fails the thread tries
+ * again after 100 ms, doubling up to BACKOFF_MAX_MS (1 s), so while Docker is
+ * down it is asked once a second and its return is noticed within a second
+ * of its socket answering (ds01d then runs a full reconcile pass: the
+ * on_state callback). A stream that was established starts over at 100 ms.
+ *
  * Replay: every reconnect asks again from the second of the newest event
  * delivered (since takes whole seconds), so the engine sends some events a
  * second time. Each delivered event is remembered by its timeNano and a hash
@@ -36,7 +42,7 @@
 
 #define SEEN_MAX         512
 #define BACKOFF_MIN_MS   100L
-#define BACKOFF_MAX_MS   5000L
+#define BACKOFF_MAX_MS   1000L
 #define NSEC_PER_SEC     1000000000LL
 #define POLL_INTERVAL_MS 1000
 

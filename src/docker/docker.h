@@ -168,7 +168,7 @@ int docker_exec(struct docker_client *c, const char *id_or_name, const char *con
  * since_s > 0 asks for the events from that second on (those still in the
  * engine's memory: 20.10 keeps the last 256); since_s = 0 asks from the second
  * of the first connection. After a lost connection the thread reconnects
- * with exponential backoff (100 ms doubling to 5 s; back to 100 ms after a
+ * with exponential backoff (100 ms doubling to 1 s; back to 100 ms after a
  * connection that was established) and asks again from the second of the
  * last event delivered (or of the first connection): events the engine sent
  * meanwhile are delivered, the ones already delivered (same timeNano, Type,
