@@ -415,6 +415,9 @@ static int top_section(struct load_ctx *ctx, const struct cfg_key *k, yaml_node_
         if (streq(name, "monitoring"))
                 return cfg_load_mapping(ctx, val, "monitoring", &cfg_section_monitoring,
                                         c->monitoring, NULL, NULL, NULL);
+        if (streq(name, "proxy"))
+                return cfg_load_mapping(ctx, val, "proxy", &cfg_section_proxy, c->proxy, NULL, NULL,
+                                        NULL);
         return 0;
 }
 
@@ -761,6 +764,7 @@ struct config *config_free(struct config *c)
         cfg_values_release(c->hostproc, HPK__MAX);
         cfg_values_release(c->access, AC__MAX);
         cfg_values_release(c->monitoring, MON__MAX);
+        cfg_values_release(c->proxy, PXK__MAX);
         for (size_t i = 0; i < c->n_exemptions; i++) {
                 free(c->exemptions[i].user);
                 free(c->exemptions[i].expires_text);

@@ -167,6 +167,16 @@ enum monitoring_key {
         MON__MAX,
 };
 
+/* proxy: connection limits and timeouts of the Docker API proxy */
+enum proxy_key {
+        PXK_HEAD_TIMEOUT,
+        PXK_IDLE_TIMEOUT,
+        PXK_BODY_TIMEOUT,
+        PXK_MAX_CONNECTIONS_PER_USER,
+        PXK_MAX_CONNECTIONS,
+        PXK__MAX,
+};
+
 /* Values of one layer: `defaults`, one group, or one user override. */
 struct limits_layer {
         struct cfg_value v[LIMIT__MAX];
@@ -247,6 +257,7 @@ struct config {
         struct cfg_value hostproc[HPK__MAX];
         struct cfg_value access[AC__MAX];
         struct cfg_value monitoring[MON__MAX];
+        struct cfg_value proxy[PXK__MAX];
 
         struct config_exemption *exemptions;
         size_t n_exemptions;

@@ -419,6 +419,14 @@ static int64_t global_duration(const struct cfg_value *v, int64_t fallback)
         return v->state == CFG_SET ? v->secs : fallback;
 }
 
+/* A cap: 0 (none) when null, else the value (the schema keeps it >= 1). */
+static unsigned global_count(const struct cfg_value *v, unsigned fallback)
+{
+        if (v->state == CFG_NULL)
+                return 0;
+        return v->state == CFG_SET ? (unsigned)v->i : fallback;
+}
+
 void config_global_settings(const struct config *c, struct global_settings *ret)
 {
         const struct cfg_value *p = c->policies;
@@ -500,6 +508,18 @@ void config_global_settings(const struct config *c, struct global_settings *ret)
                                      : DEFAULT_INFRASTRUCTURE_LABEL;
         g.infrastructure_containers = c->monitoring[MON_INFRASTRUCTURE_CONTAINERS].list;
         g.n_infrastructure_containers = c->monitoring[MON_INFRASTRUCTURE_CONTAINERS].n_list;
+
+        /* a timeout of 0 would refuse every request: at least a second */
+        g.proxy_head_timeout =
+            MAX(global_duration(&c->proxy[PXK_HEAD_TIMEOUT], DEFAULT_PROXY_HEAD_TIMEOUT), 1);
+        g.proxy_idle_timeout =
+            MAX(global_duration(&c->proxy[PXK_IDLE_TIMEOUT], DEFAULT_PROXY_IDLE_TIMEOUT), 1);
+        g.proxy_body_timeout =
+            MAX(global_duration(&c->proxy[PXK_BODY_TIMEOUT], DEFAULT_PROXY_BODY_TIMEOUT), 1);
+        g.proxy_max_connections_per_user = global_count(&c->proxy[PXK_MAX_CONNECTIONS_PER_USER],
+                                                        DEFAULT_PROXY_MAX_CONNECTIONS_USER);
+        g.proxy_max_connections =
+            global_count(&c->proxy[PXK_MAX_CONNECTIONS], DEFAULT_PROXY_MAX_CONNECTIONS);
         *ret = g;
 }
 

@@ -166,6 +166,12 @@ struct global_settings {
         const char *infrastructure_label;       /* default "ds01.protected"; borrowed */
         char *const *infrastructure_containers; /* borrowed */
         size_t n_infrastructure_containers;
+        /* proxy: seconds, DURATION_INFINITY for none (null); counts, 0 for none */
+        int64_t proxy_head_timeout;              /* default 30 */
+        int64_t proxy_idle_timeout;              /* default 120 */
+        int64_t proxy_body_timeout;              /* default 60 */
+        unsigned proxy_max_connections_per_user; /* default 128 */
+        unsigned proxy_max_connections;          /* default 1024 */
 };
 
 #define DEFAULT_HIGH_DEMAND_THRESHOLD      0.8
@@ -186,6 +192,11 @@ struct global_settings {
 #define DEFAULT_SCAN_INTERVAL              30
 #define DEFAULT_BARE_METAL_STOP_GRACE      300
 #define DEFAULT_BARE_METAL_SIGTERM_GRACE   30
+#define DEFAULT_PROXY_HEAD_TIMEOUT         30
+#define DEFAULT_PROXY_IDLE_TIMEOUT         120
+#define DEFAULT_PROXY_BODY_TIMEOUT         60
+#define DEFAULT_PROXY_MAX_CONNECTIONS_USER 128
+#define DEFAULT_PROXY_MAX_CONNECTIONS      1024
 
 /* Fills *ret from c; strings and lists are borrowed from c. */
 void config_global_settings(const struct config *c, struct global_settings *ret);

@@ -210,6 +210,8 @@ static const struct cfg_key top_keys[] = {
     KEY("access_control", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0, "who is an admin"),
     KEY("monitoring", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0,
         "infrastructure containers that ds01 leaves alone"),
+    KEY("proxy", 0, CFG_SECTION, CFG_F_NULLABLE, 0, 0, 0,
+        "connection limits and timeouts of the Docker API proxy"),
     IGNORED("advanced"),
     IGNORED("wizard"),
 };
@@ -328,6 +330,21 @@ static const struct cfg_key monitoring_keys[] = {
 };
 SECTION(cfg_section_monitoring, "monitoring", monitoring_keys);
 
+static const struct cfg_key proxy_keys[] = {
+    KEY("head_timeout_s", PXK_HEAD_TIMEOUT, CFG_DURATION, CFG_F_NULLABLE, 1, 0, 0,
+        "seconds a client has to send a whole request head (408 after); default 30"),
+    KEY("idle_timeout_s", PXK_IDLE_TIMEOUT, CFG_DURATION, CFG_F_NULLABLE, 1, 0, 0,
+        "seconds a kept-alive connection may wait for its next request; default 120"),
+    KEY("body_timeout_s", PXK_BODY_TIMEOUT, CFG_DURATION, CFG_F_NULLABLE, 1, 0, 0,
+        "seconds a client has to send a body ds01 reads itself (create, exec, update); "
+        "default 60"),
+    KEY("max_connections_per_user", PXK_MAX_CONNECTIONS_PER_USER, CFG_INT, CFG_F_NULLABLE, 0, 1,
+        1000000, "open proxy connections one user may have (root: no cap); default 128"),
+    KEY("max_connections", PXK_MAX_CONNECTIONS, CFG_INT, CFG_F_NULLABLE, 0, 1, 1000000,
+        "open proxy connections of all users together; default 1024"),
+};
+SECTION(cfg_section_proxy, "proxy", proxy_keys);
+
 static const struct cfg_key exemption_keys[] = {
     KEY("username", EXM_USERNAME, CFG_STRING, 0, 0, 0, 0, "the user (login name)"),
     KEY("exempt_from", EXM_EXEMPT_FROM, CFG_STRING_LIST, 0, 0, 0, 0,
@@ -344,12 +361,12 @@ static const struct cfg_key exemption_keys[] = {
 SECTION(cfg_section_exemption, "lifecycle-exemptions.yaml: exemptions[]", exemption_keys);
 
 const struct cfg_section *const cfg_sections[] = {
-    &cfg_section_top,       &cfg_section_user,           &cfg_section_group,
-    &cfg_section_override,  &cfg_section_aggregate,      &cfg_section_user_policies,
-    &cfg_section_policies,  &cfg_section_enforcement,    &cfg_section_gpu_allocation,
-    &cfg_section_ctype,     &cfg_section_bare_metal,     &cfg_section_hostproc,
-    &cfg_section_access,    &cfg_section_access_wrapper, &cfg_section_monitoring,
-    &cfg_section_exemption,
+    &cfg_section_top,      &cfg_section_user,           &cfg_section_group,
+    &cfg_section_override, &cfg_section_aggregate,      &cfg_section_user_policies,
+    &cfg_section_policies, &cfg_section_enforcement,    &cfg_section_gpu_allocation,
+    &cfg_section_ctype,    &cfg_section_bare_metal,     &cfg_section_hostproc,
+    &cfg_section_access,   &cfg_section_access_wrapper, &cfg_section_monitoring,
+    &cfg_section_proxy,    &cfg_section_exemption,
 };
 const size_t cfg_n_sections = ELEMENTSOF(cfg_sections);
 

@@ -61,6 +61,7 @@ extern const struct cfg_section cfg_section_hostproc;
 extern const struct cfg_section cfg_section_access;
 extern const struct cfg_section cfg_section_access_wrapper;
 extern const struct cfg_section cfg_section_monitoring;
+extern const struct cfg_section cfg_section_proxy;
 extern const struct cfg_section cfg_section_exemption;
 
 /* Every section, for listings and the documentation test. */

@@ -803,7 +803,8 @@ static enum MHD_Result h_events_import(struct ds01d *d, struct MHD_Connection *c
 {
         size_t imported = 0, skipped = 0, line_no = 0;
         char first_error[256] = "";
-        const char *p = rc->body, *end = rc->body + rc->len;
+        /* no body at all: rc->body is NULL, and NULL + 0 is undefined */
+        const char *p = rc->body, *end = rc->body ? rc->body + rc->len : NULL;
         int r;
 
         if (!rc->admin)
@@ -1053,11 +1054,16 @@ int control_start(struct ds01d *d)
                 return log_error_errno(r, "cannot listen on %s: %m", sa.sun_path);
         }
         d->control_fd = fd;
+        /* limits (docs/SECURITY.md): 60 s idle (a caller suspended in the
+         * GPU queue is not idle), 1024 connections, 32 KiB of memory each
+         * for the request head; bodies are read by the handler with their
+         * own ceilings. (A per-address limit means nothing on a unix socket.) */
         d->control = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
             NULL, handler, d, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed,
             d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)1024, MHD_OPTION_END);
+            (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+            MHD_OPTION_END);
         if (!d->control) {
                 close(fd);
                 d->control_fd = -1;

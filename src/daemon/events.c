@@ -4,8 +4,14 @@
  * transaction, if any) and one line in <log-dir>/events.jsonl in the record
  * format of existing DS01 installations. The file is written after COMMIT, so
  * it never shows a decision the database does not have. Neither can fail a
- * decision: errors are counted in d->event_errors and logged.
+ * decision: errors are counted in d->event_errors and logged. A full disk
+ * under the log folder loses lines of the file only (the database has them);
+ * writing resumes by itself when space returns, and a file that could not be
+ * opened is opened again.
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,14 +80,53 @@ void daemon_event(struct ds01d *d, const char *type, const char *user, json_t *d
         d->pending_lines[d->n_pending_lines++] = line;
 }
 
+/* The event log; when it could not be opened (at start, say, with the disk
+ * full or the folder missing), opened again, at most once a second, so
+ * logging resumes by itself. Under d->lock. */
+static struct eventlog *event_log(struct ds01d *d)
+{
+        static int64_t last_try;
+        char path[4200];
+        int64_t now;
+        int r;
+
+        if (d->eventlog)
+                return d->eventlog;
+        now = now_us();
+        if (last_try != 0 && now - last_try < 1000000)
+                return NULL;
+        last_try = now;
+        (void)snprintf(path, sizeof(path), "%s/events.jsonl", d->opt.log_dir);
+        r = eventlog_open(path, &d->eventlog);
+        if (r < 0) {
+                d->eventlog = NULL;
+                return NULL;
+        }
+        log_info("writing events to %s again", path);
+        return d->eventlog;
+}
+
 void daemon_events_flush(struct ds01d *d)
 {
+        static bool failing; /* under d->lock: the last line could not be written */
+
         for (size_t i = 0; i < d->n_pending_lines; i++) {
-                if (d->eventlog) {
-                        int r = eventlog_append(d->eventlog, d->pending_lines[i],
-                                                strlen(d->pending_lines[i]));
-                        if (r < 0)
-                                d->event_errors++;
+                struct eventlog *l = event_log(d);
+                int r = l ? eventlog_append(l, d->pending_lines[i], strlen(d->pending_lines[i]))
+                          : -EBADF;
+                /* counted each, logged once per failing run */
+                if (r < 0) {
+                        d->event_errors++;
+                        if (!failing)
+                                log_warning_errno(r,
+                                                  "cannot write to %s/events.jsonl (disk full?); "
+                                                  "events are kept in the database until it can "
+                                                  "be written again",
+                                                  d->opt.log_dir);
+                        failing = true;
+                } else if (failing) {
+                        failing = false;
+                        log_info("events are written to %s/events.jsonl again", d->opt.log_dir);
                 }
                 free(d->pending_lines[i]);
         }

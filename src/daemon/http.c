@@ -186,10 +186,14 @@ int http_start(struct ds01d *d)
                     ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                    : ((struct sockaddr_in *)&ss)->sin_port);
         d->http_fd = fd;
-        d->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-                                   handler, d, MHD_OPTION_LISTEN_SOCKET, fd,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+        /* limits (docs/SECURITY.md): 30 s idle, 256 connections, 64 from one
+         * address (a remote scraper or browser cannot take them all), 32 KiB
+         * of memory each (request heads; nothing here takes a body) */
+        d->http = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handler, d,
+            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)64, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
         if (!d->http) {
                 close(fd);
                 d->http_fd = -1;

@@ -35,13 +35,21 @@ struct proxy {
         struct proxy_hooks hooks;
         pthread_t accept_thread;
         bool accept_started;
-        ino_t pidns; /* our PID namespace: peers in another one are inside containers */
+        int wake_fd;     /* eventfd: proxy_stop() wakes the accept thread */
+        unsigned fd_cap; /* connections RLIMIT_NOFILE leaves room for */
+        ino_t pidns;     /* our PID namespace: peers in another one are inside containers */
 
         pthread_mutex_t lock; /* guards everything below */
         pthread_cond_t idle;  /* signalled when a connection ends */
         struct conn *conns;
         bool stopping;
         struct proxy_stats stats;
+        unsigned open_nonroot;      /* open connections of uids other than 0 */
+        struct proxy_limits limits; /* in force (hooks.limits, at limits_gen) */
+        uint64_t limits_gen;
+        bool limits_known;
+        int64_t refused_logged_ms; /* refusals are logged once per 10 s at most */
+        uint64_t refused_unlogged;
         char cgroup_driver[16]; /* as Docker's /info says, "" until asked */
         struct session_owner sessions[SESSIONS_MAX];
         size_t n_sessions, next_session;
@@ -51,11 +59,12 @@ struct conn {
         struct conn *next, *prev;
         struct proxy *p;
         pthread_t thread;
-        int cfd; /* the client */
-        int ufd; /* Docker, -1 until the first forwarded request */
-        uid_t uid;
+        int cfd;   /* the client */
+        int ufd;   /* Docker, -1 until the first forwarded request */
+        uid_t uid; /* from SO_PEERCRED at accept; never changes */
         gid_t gid;
         pid_t pid;
+        bool peer_known; /* SO_PEERCRED answered */
         bool in_container;
         bool no_account; /* the uid has no passwd entry: refused */
         char user[64];
@@ -67,6 +76,8 @@ struct conn {
         size_t len;        /* bytes in buf */
         char *rbuf;        /* RELAY_BUF_SIZE, allocated when first needed */
         bool request_done; /* the request at hand was consumed from buf */
+        int64_t start_ms;  /* accepted (CLOCK_MONOTONIC) */
+        unsigned n_heads;  /* request heads read so far */
         struct req *req;   /* proxy.c's state of the request at hand */
 };
 
@@ -74,6 +85,13 @@ enum relay_result {
         RELAY_KEEP,  /* the connection may carry another request */
         RELAY_CLOSE, /* close both sides */
 };
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t mono_ms(void);
+
+/* The limits in force now (refreshed from the hook when the configuration
+ * changed). */
+void proxy_limits_now(struct proxy *p, struct proxy_limits *ret);
 
 /* Writes all of buf; 0 or -errno. */
 int send_all(int fd, const void *buf, size_t n);
@@ -84,9 +102,11 @@ int upstream_connect(const char *path);
 /* Make sure c->ufd is connected. 0 or -errno. */
 int conn_upstream(struct conn *c);
 
-/* Read the next request head into c->buf. 0 with *h filled, 1 at a clean end
- * of the connection, -errno otherwise (then a reply was sent when one makes
- * sense; *err says why for the log). */
+/* Read the next request head into c->buf, within the limits' head and idle
+ * times. 0 with *h filled, 1 at a clean end of the connection, 2 when a
+ * kept-alive connection stayed idle past idle_ms (nothing sent), -errno
+ * otherwise (then a reply was sent when one makes sense: 408 with
+ * -ETIMEDOUT; *err says why for the log). */
 int conn_read_head(struct conn *c, struct http_request_head *h, char *err, size_t err_size);
 
 /* A request answered without forwarding: drop its head from c->buf when it
@@ -100,9 +120,10 @@ void conn_skip_request(struct conn *c, const struct http_request_head *h);
 int conn_forward_request(struct conn *c, const struct http_request_head *h, const char *head,
                          size_t head_len);
 
-/* Read the request's body entirely (at most max bytes, chunked decoded) and
- * consume the request from c->buf. 0, -E2BIG past max, -EINVAL malformed
- * chunks, -errno. */
+/* Read the request's body entirely (at most max bytes, chunked decoded)
+ * within the limits' body time, and consume the request from c->buf. 0,
+ * -E2BIG past max (at once, without reading, when Content-Length says so),
+ * -ETIMEDOUT, -EINVAL malformed chunks, -errno. */
 int conn_read_body(struct conn *c, const struct http_request_head *h, size_t max,
                    struct strbuf *body);
 
@@ -123,3 +144,7 @@ int upstream_call(const char *upstream, const char *method, const char *path, co
 
 /* An answer of ds01's own: {"message": message}. close adds Connection: close. */
 int conn_reply(struct conn *c, unsigned status, const char *message, bool close);
+
+/* The same answer, with Connection: close, on a connection no thread serves:
+ * one send that never blocks (what does not fit is lost). */
+void fd_reply(int fd, unsigned status, const char *message);

@@ -10,12 +10,15 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -400,7 +403,10 @@ static bool read_json_body(struct req *q, size_t max, struct strbuf *raw, json_t
 
         *ret = NULL;
         strbuf_init(raw, max);
-        if (q->h->expect_continue && send_all(q->c->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
+        /* a Content-Length past max is refused before anything is read (or
+         * 100 Continue invites the client to send it) */
+        if (q->h->content_length <= (int64_t)max && q->h->expect_continue &&
+            send_all(q->c->cfd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0) {
                 *res = RELAY_CLOSE;
                 return false;
         }
@@ -411,6 +417,18 @@ static bool read_json_body(struct req *q, size_t max, struct strbuf *raw, json_t
                                "ds01: the request body is larger than %zu KiB; send a smaller one",
                                max / 1024);
                 *res = refuse(q, 413, msg);
+        } else if (r == -ETIMEDOUT) {
+                struct proxy_limits lim;
+                char msg[160];
+                proxy_limits_now(q->c->p, &lim);
+                (void)snprintf(msg, sizeof(msg),
+                               "ds01: the request body did not arrive within %lld s; send it at "
+                               "once",
+                               (long long)(lim.body_ms / 1000));
+                stat_add(q->c->p, &q->c->p->stats.body_timeouts, 1);
+                log_notice("proxy: %s %s %s: body not whole within %lld s", q->c->user,
+                           q->h->method, q->path, (long long)(lim.body_ms / 1000));
+                *res = refuse(q, 408, msg);
         } else if (r < 0) {
                 *res = refuse(q, 400, "ds01: malformed request body");
         } else {
@@ -1271,30 +1289,26 @@ static bool peer_in_container(struct proxy *p, pid_t pid)
         return st.st_ino != p->pidns;
 }
 
+/* Who the caller is: c->uid, gid and pid came from SO_PEERCRED at accept
+ * (c->peer_known false when that failed: then every request is refused). */
 static void identify(struct conn *c)
 {
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
         struct passwd pw, *pwp = NULL;
         char buf[16384];
 
-        if (getsockopt(c->cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-                c->uid = (uid_t)-1;
+        if (!c->peer_known) {
                 c->in_container = true; /* unknown caller: refused */
                 return;
         }
-        c->uid = cred.uid;
-        c->gid = cred.gid;
-        c->pid = cred.pid;
-        if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
+        if (getpwuid_r(c->uid, &pw, buf, sizeof(buf), &pwp) == 0 && pwp) {
                 (void)strscpy(c->user, sizeof(c->user), pw.pw_name);
                 (void)strscpy(c->home, sizeof(c->home), pw.pw_dir ? pw.pw_dir : "");
                 c->gid = pw.pw_gid;
         } else {
-                (void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)cred.uid);
+                (void)snprintf(c->user, sizeof(c->user), "%u", (unsigned)c->uid);
                 c->no_account = true;
         }
-        c->in_container = peer_in_container(c->p, cred.pid);
+        c->in_container = peer_in_container(c->p, c->pid);
 }
 
 static void conn_free(struct conn *c)
@@ -1309,6 +1323,8 @@ static void conn_free(struct conn *c)
         if (c->next)
                 c->next->prev = c->prev;
         p->stats.open_connections--;
+        if (c->uid != 0)
+                p->open_nonroot--;
         pthread_cond_broadcast(&p->idle);
         pthread_mutex_unlock(&p->lock);
         if (c->cfd >= 0)
@@ -1326,6 +1342,7 @@ static void *conn_main(void *arg)
 {
         struct conn *c = arg;
         struct http_request_head *h = malloc(sizeof(*h));
+        struct proxy *p = c->p;
 
         identify(c);
         c->buf = malloc(CONN_BUF_SIZE);
@@ -1335,9 +1352,17 @@ static void *conn_main(void *arg)
                 int r = conn_read_head(c, h, err, sizeof(err));
                 if (r == 1)
                         break;
+                if (r == 2) {
+                        stat_add(p, &p->stats.idle_closes, 1);
+                        break;
+                }
+                if (r == -ETIMEDOUT) {
+                        stat_add(p, &p->stats.head_timeouts, 1);
+                        log_notice("proxy: %s: %s; closed", c->user, err);
+                        break;
+                }
                 if (r < 0) {
                         if (r == -EINVAL || r == -E2BIG) {
-                                struct proxy *p = c->p;
                                 stat_add(p, &p->stats.errors, 1);
                                 if (p->hooks.event)
                                         p->hooks.event(p->hooks.ud, "auth.denied", c->user,
@@ -1362,19 +1387,261 @@ static void *conn_main(void *arg)
         return NULL;
 }
 
+/* ---- admission ---- */
+
+enum proxy_admit proxy_admit(const struct proxy_limits *l, uid_t uid, unsigned user_open,
+                             unsigned total_open, unsigned fd_cap)
+{
+        unsigned total_cap = l->max_total;
+
+        if (uid == 0)
+                return PROXY_ADMIT_OK; /* root reaches Docker's own socket anyway */
+        if (fd_cap > 0 && (total_cap == 0 || fd_cap < total_cap))
+                total_cap = fd_cap;
+        if (l->max_per_user > 0 && user_open >= l->max_per_user)
+                return PROXY_ADMIT_USER_FULL;
+        if (total_cap > 0 && total_open >= total_cap)
+                return PROXY_ADMIT_ALL_FULL;
+        return PROXY_ADMIT_OK;
+}
+
+void proxy_limits_now(struct proxy *p, struct proxy_limits *ret)
+{
+        uint64_t gen = p->hooks.generation ? p->hooks.generation(p->hooks.ud) : 0;
+        struct proxy_limits l = PROXY_DEFAULT_LIMITS;
+
+        pthread_mutex_lock(&p->lock);
+        if (p->limits_known && gen == p->limits_gen) {
+                *ret = p->limits;
+                pthread_mutex_unlock(&p->lock);
+                return;
+        }
+        pthread_mutex_unlock(&p->lock);
+        /* the hook takes the daemon's lock: never under ours */
+        if (p->hooks.limits)
+                p->hooks.limits(p->hooks.ud, &l);
+        pthread_mutex_lock(&p->lock);
+        p->limits = l;
+        p->limits_gen = gen;
+        p->limits_known = true;
+        pthread_mutex_unlock(&p->lock);
+        *ret = l;
+}
+
+/* A refused connection is answered and kept a moment before it is closed:
+ * closing at once could fail the client's write of its request (EPIPE)
+ * before it reads why. The accept thread answers when the request comes
+ * (or after REJECT_WAIT_MS), shuts its side, reads and drops what the client
+ * sends for REJECT_LINGER_MS more, then closes. At most REJECT_MAX are kept;
+ * past that the oldest is answered and closed at once. */
+#define REJECT_MAX       64
+#define REJECT_WAIT_MS   500
+#define REJECT_LINGER_MS 1000
+#define REJECT_MSG_MAX   256
+
+struct reject {
+        int fd; /* -1: free */
+        bool answered;
+        unsigned status;
+        int64_t until; /* mono_ms: answer (then close) at the latest */
+        char msg[REJECT_MSG_MAX];
+};
+
+static void reject_answer(struct reject *r)
+{
+        if (!r->answered) {
+                fd_reply(r->fd, r->status, r->msg);
+                (void)shutdown(r->fd, SHUT_WR);
+                r->answered = true;
+                r->until = mono_ms() + REJECT_LINGER_MS;
+        }
+}
+
+static void reject_close(struct reject *r)
+{
+        reject_answer(r);
+        close(r->fd);
+        r->fd = -1;
+}
+
+/* Read and drop what the client sent; closes at its end. */
+static void reject_drain(struct reject *r)
+{
+        char buf[4096];
+
+        for (int i = 0; i < 16; i++) {
+                ssize_t k = recv(r->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (k > 0) {
+                        reject_answer(r); /* the request came: answer now */
+                        continue;
+                }
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        return;
+                reject_close(r); /* the client closed (or failed) */
+                return;
+        }
+}
+
+static void reject_add(struct reject *ring, int fd, unsigned status, const char *msg)
+{
+        struct reject *slot = NULL, *oldest = NULL;
+
+        for (size_t i = 0; i < REJECT_MAX; i++) {
+                if (ring[i].fd < 0) {
+                        slot = &ring[i];
+                        break;
+                }
+                if (!oldest || ring[i].until < oldest->until)
+                        oldest = &ring[i];
+        }
+        if (!slot) {
+                reject_close(oldest);
+                slot = oldest;
+        }
+        slot->fd = fd;
+        slot->answered = false;
+        slot->status = status;
+        slot->until = mono_ms() + REJECT_WAIT_MS;
+        (void)strscpy(slot->msg, sizeof(slot->msg), msg);
+        reject_drain(slot);
+}
+
+/* Refused connections are logged once per 10 s at most, with the count. */
+static void log_refusal(struct proxy *p, uid_t uid, const char *why)
+{
+        int64_t now = mono_ms();
+        uint64_t n = 0;
+
+        pthread_mutex_lock(&p->lock);
+        p->refused_unlogged++;
+        if (now - p->refused_logged_ms >= 10000 || p->refused_logged_ms == 0) {
+                n = p->refused_unlogged;
+                p->refused_unlogged = 0;
+                p->refused_logged_ms = now;
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (n > 0)
+                log_warning("proxy: refused a connection of uid %u: %s (%llu refused since the "
+                            "last such line)",
+                            (unsigned)uid, why, (unsigned long long)n);
+}
+
+/* Admit fd or refuse it into ring. Returns the new connection, or NULL when
+ * refused (fd then belongs to the ring) or out of memory (fd closed). */
+static struct conn *admit(struct proxy *p, int fd, struct reject *ring)
+{
+        struct ucred cred = {.uid = (uid_t)-1};
+        socklen_t len = sizeof(cred);
+        struct proxy_limits lim;
+        unsigned user_open = 0;
+        enum proxy_admit a;
+        struct conn *c;
+        char msg[REJECT_MSG_MAX];
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                cred.uid = (uid_t)-1;
+        proxy_limits_now(p, &lim);
+        pthread_mutex_lock(&p->lock);
+        for (struct conn *o = p->conns; o; o = o->next)
+                if (o->uid == cred.uid)
+                        user_open++;
+        a = proxy_admit(&lim, cred.uid, user_open, p->open_nonroot, p->fd_cap);
+        if (a == PROXY_ADMIT_USER_FULL)
+                p->stats.refused_user++;
+        else if (a == PROXY_ADMIT_ALL_FULL)
+                p->stats.refused_total++;
+        pthread_mutex_unlock(&p->lock);
+        if (a == PROXY_ADMIT_USER_FULL) {
+                (void)snprintf(msg, sizeof(msg),
+                               "ds01: you have %u connections open to the Docker proxy, the most "
+                               "one user may have; close some (logs -f, attach, events) and try "
+                               "again",
+                               user_open);
+                reject_add(ring, fd, 429, msg);
+                log_refusal(p, cred.uid, "the user's connection limit");
+                return NULL;
+        }
+        if (a == PROXY_ADMIT_ALL_FULL) {
+                (void)snprintf(msg, sizeof(msg),
+                               "ds01: the Docker proxy is at its limit of open connections; try "
+                               "again in a minute or tell an admin");
+                reject_add(ring, fd, 503, msg);
+                log_refusal(p, cred.uid, "the proxy's connection limit");
+                return NULL;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(fd);
+                return NULL;
+        }
+        c->p = p;
+        c->cfd = fd;
+        c->ufd = -1;
+        c->uid = cred.uid;
+        c->gid = cred.gid;
+        c->pid = cred.pid;
+        c->peer_known = cred.uid != (uid_t)-1;
+        c->start_ms = mono_ms();
+        return c;
+}
+
 static void *accept_main(void *arg)
 {
         struct proxy *p = arg;
+        struct reject ring[REJECT_MAX];
         pthread_attr_t attr;
 
+        for (size_t i = 0; i < REJECT_MAX; i++)
+                ring[i].fd = -1;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, CONN_STACK_SIZE);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         for (;;) {
-                int fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                struct pollfd pf[2 + REJECT_MAX];
+                size_t map[REJECT_MAX], n = 2;
+                int64_t now = mono_ms(), next = 0;
+                int fd, k;
                 struct conn *c;
+
+                pf[0] = (struct pollfd){.fd = p->listen_fd, .events = POLLIN};
+                pf[1] = (struct pollfd){.fd = p->wake_fd, .events = POLLIN};
+                for (size_t i = 0; i < REJECT_MAX; i++) {
+                        if (ring[i].fd < 0)
+                                continue;
+                        if (ring[i].until <= now) {
+                                if (ring[i].answered)
+                                        reject_close(&ring[i]);
+                                else
+                                        reject_answer(&ring[i]);
+                                if (ring[i].fd < 0)
+                                        continue;
+                        }
+                        if (!next || ring[i].until < next)
+                                next = ring[i].until;
+                        map[n - 2] = i;
+                        pf[n++] = (struct pollfd){.fd = ring[i].fd, .events = POLLIN};
+                }
+                k = poll(pf, n, next ? (int)MAX(next - now, 1) : -1);
+                if (k < 0 && errno != EINTR)
+                        break;
+                if (k <= 0)
+                        continue;
+                for (size_t i = 2; i < n; i++)
+                        if (pf[i].revents)
+                                reject_drain(&ring[map[i - 2]]);
+                if (pf[1].revents)
+                        break; /* stopping */
+                if (!(pf[0].revents & POLLIN)) {
+                        if (pf[0].revents)
+                                break; /* the socket was shut down */
+                        continue;
+                }
+                fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
                 if (fd < 0) {
-                        if (errno == EINTR || errno == ECONNABORTED)
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN ||
+                            errno == EWOULDBLOCK)
                                 continue;
                         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                             errno == ENOMEM) {
@@ -1385,14 +1652,9 @@ static void *accept_main(void *arg)
                         }
                         break; /* the socket was shut down: stopping */
                 }
-                c = calloc(1, sizeof(*c));
-                if (!c) {
-                        close(fd);
+                c = admit(p, fd, ring);
+                if (!c)
                         continue;
-                }
-                c->p = p;
-                c->cfd = fd;
-                c->ufd = -1;
                 pthread_mutex_lock(&p->lock);
                 if (p->stopping) {
                         pthread_mutex_unlock(&p->lock);
@@ -1406,19 +1668,31 @@ static void *accept_main(void *arg)
                 p->conns = c;
                 p->stats.connections++;
                 p->stats.open_connections++;
+                if (c->uid != 0)
+                        p->open_nonroot++;
                 if (pthread_create(&c->thread, &attr, conn_main, c) != 0) {
                         p->conns = c->next;
                         if (p->conns)
                                 p->conns->prev = NULL;
                         p->stats.open_connections--;
+                        if (c->uid != 0)
+                                p->open_nonroot--;
                         pthread_mutex_unlock(&p->lock);
                         log_warning("proxy: cannot start a thread for a connection");
+                        fd_reply(fd, 503,
+                                 "ds01: ds01d cannot take more connections right now; try again "
+                                 "in a minute or tell an admin");
                         close(fd);
                         free(c);
                         continue;
                 }
                 pthread_mutex_unlock(&p->lock);
         }
+        for (size_t i = 0; i < REJECT_MAX; i++)
+                if (ring[i].fd >= 0) {
+                        close(ring[i].fd);
+                        ring[i].fd = -1;
+                }
         pthread_attr_destroy(&attr);
         return NULL;
 }
@@ -1437,6 +1711,7 @@ int proxy_start(const char *path, const char *upstream, const struct proxy_hooks
         if (!p)
                 return -ENOMEM;
         p->listen_fd = -1;
+        p->wake_fd = -1;
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->idle, NULL);
         p->hooks = *hooks;
@@ -1448,6 +1723,19 @@ int proxy_start(const char *path, const char *upstream, const struct proxy_hooks
         }
         if (stat("/proc/self/ns/pid", &st) == 0)
                 p->pidns = st.st_ino;
+        {
+                /* two descriptors a connection, some left for the rest of ds01d */
+                struct rlimit rl;
+                if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+                        p->fd_cap = (unsigned)MIN(rl.rlim_cur > 512 ? (rl.rlim_cur - 256) / 2
+                                                                    : rl.rlim_cur / 4,
+                                                  (rlim_t)UINT_MAX);
+        }
+        p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (p->wake_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
         memcpy(sa.sun_path, path, strlen(path) + 1);
         if (lstat(path, &st) == 0) {
                 if (!S_ISSOCK(st.st_mode)) {
@@ -1456,7 +1744,7 @@ int proxy_start(const char *path, const char *upstream, const struct proxy_hooks
                 }
                 (void)unlink(path);
         }
-        p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (p->listen_fd < 0) {
                 r = -errno;
                 goto fail;
@@ -1476,6 +1764,8 @@ int proxy_start(const char *path, const char *upstream, const struct proxy_hooks
 fail:
         if (p->listen_fd >= 0)
                 close(p->listen_fd);
+        if (p->wake_fd >= 0)
+                close(p->wake_fd);
         free(p->path);
         free(p->upstream);
         pthread_mutex_destroy(&p->lock);
@@ -1491,10 +1781,12 @@ void proxy_stop(struct proxy *p)
         pthread_mutex_lock(&p->lock);
         p->stopping = true;
         pthread_mutex_unlock(&p->lock);
+        (void)eventfd_write(p->wake_fd, 1);
         (void)shutdown(p->listen_fd, SHUT_RDWR);
         if (p->accept_started)
                 pthread_join(p->accept_thread, NULL);
         close(p->listen_fd);
+        close(p->wake_fd);
         (void)unlink(p->path);
         pthread_mutex_lock(&p->lock);
         for (struct conn *c = p->conns; c; c = c->next) {

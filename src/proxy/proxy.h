@@ -9,6 +9,11 @@
  * everything else through byte for byte: responses, chunked streams, and
  * after a 101 or a hijacking response the raw bytes both ways.
  *
+ * Connections are admitted within per-user and total caps (past them the
+ * accept thread answers 429 or 503 itself, without a thread), and request
+ * heads and the bodies ds01 reads must arrive within set times (408);
+ * struct proxy_limits.
+ *
  * The daemon plugs in through struct proxy_hooks: who is an admin, the
  * caller's limits and settings, GPU allocation (which may wait in the queue),
  * events. Hooks are called from connection threads, concurrently; they take
@@ -26,6 +31,38 @@
 
 #define PROXY_HEAD_MAX  (16 * 1024) /* request heads past this are refused */
 #define PROXY_MAX_ROOTS 16
+
+/* Connection limits and timeouts (the config's `proxy:` section). A time of
+ * 0 and a cap of 0 mean none. Streams that are long by nature are never cut:
+ * answers (logs -f, events, wait), hijacked connections (attach, exec) and
+ * request bodies passed through to Docker (image load, build contexts). */
+struct proxy_limits {
+        int64_t head_ms;       /* a whole request head: from the connection's start for
+                                  the first, from its first byte for later ones */
+        int64_t idle_ms;       /* a kept-alive connection waiting for its next request */
+        int64_t body_ms;       /* a whole body ds01 reads itself (create, exec, update, ...) */
+        unsigned max_per_user; /* open connections of one uid (uid 0 is never capped) */
+        unsigned max_total;    /* open connections of every uid but 0 together */
+};
+
+#define PROXY_DEFAULT_LIMITS                                                                       \
+        ((struct proxy_limits){.head_ms = 30000,                                                   \
+                               .idle_ms = 120000,                                                  \
+                               .body_ms = 60000,                                                   \
+                               .max_per_user = 128,                                                \
+                               .max_total = 1024})
+
+enum proxy_admit {
+        PROXY_ADMIT_OK,
+        PROXY_ADMIT_USER_FULL, /* the caller has max_per_user open: 429 */
+        PROXY_ADMIT_ALL_FULL,  /* max_total (or what the descriptors allow) open: 503 */
+};
+
+/* Whether a new connection of uid is served, given how many the uid
+ * (user_open) and everyone but root (total_open) have open now. fd_cap: the
+ * most connections the process's descriptor limit allows (0: none). Pure. */
+enum proxy_admit proxy_admit(const struct proxy_limits *l, uid_t uid, unsigned user_open,
+                             unsigned total_open, unsigned fd_cap);
 
 /* What the daemon says about one caller, read at the start of each request
  * that needs it (so a reload applies to the next request). */
@@ -90,6 +127,9 @@ struct proxy_hooks {
         /* An event; details stolen. log_only: events.jsonl only (auth.denied),
          * rate-limited by the daemon. */
         void (*event)(void *ud, const char *type, const char *user, json_t *details, bool log_only);
+        /* The limits in force; asked at start and whenever generation()
+         * changes. NULL: PROXY_DEFAULT_LIMITS. */
+        void (*limits)(void *ud, struct proxy_limits *ret);
 };
 
 struct proxy_stats {
@@ -97,7 +137,12 @@ struct proxy_stats {
         uint64_t open_connections; /* now */
         uint64_t requests;
         uint64_t denied;
-        uint64_t errors; /* upstream unreachable, malformed requests */
+        uint64_t errors;        /* upstream unreachable, malformed requests */
+        uint64_t refused_user;  /* connections refused: the user's cap */
+        uint64_t refused_total; /* connections refused: the global cap */
+        uint64_t head_timeouts; /* 408: a request head not whole in time (or never sent) */
+        uint64_t body_timeouts; /* 408: a body ds01 reads not whole in time */
+        uint64_t idle_closes;   /* kept-alive connections closed after idle_ms */
 };
 
 struct proxy;

@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <http_parser.h>
@@ -85,6 +87,10 @@ static const char *reason_phrase(unsigned status)
                 return "Conflict";
         case 413:
                 return "Payload Too Large";
+        case 414:
+                return "URI Too Long";
+        case 429:
+                return "Too Many Requests";
         case 431:
                 return "Request Header Fields Too Large";
         case 500:
@@ -98,36 +104,87 @@ static const char *reason_phrase(unsigned status)
         }
 }
 
-int conn_reply(struct conn *c, unsigned status, const char *message, bool close)
+/* The bytes of an answer of ds01's own into sb (initialised here). */
+static int format_reply(struct strbuf *sb, unsigned status, const char *message, bool close)
 {
         json_t *o = json_pack("{s:s}", "message", message);
         char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        struct strbuf sb;
         int r;
 
         json_decref(o);
+        strbuf_init(sb, 64 * 1024);
         if (!body)
                 return -ENOMEM;
-        strbuf_init(&sb, 64 * 1024);
-        r = strbuf_printf(&sb,
+        r = strbuf_printf(sb,
                           "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
                           "Content-Length: %zu\r\n%s\r\n%s\n",
                           status, reason_phrase(status), strlen(body) + 1,
                           close ? "Connection: close\r\n" : "", body);
         free(body);
+        return r;
+}
+
+int conn_reply(struct conn *c, unsigned status, const char *message, bool close)
+{
+        struct strbuf sb;
+        int r = format_reply(&sb, status, message, close);
+
         if (r >= 0)
                 r = send_all(c->cfd, sb.buf, sb.len);
         strbuf_release(&sb);
         return r;
 }
 
-/* Read more from the client into c->buf. >0 bytes, 0 at EOF, -errno. */
-static ssize_t fill(struct conn *c)
+void fd_reply(int fd, unsigned status, const char *message)
+{
+        struct strbuf sb;
+
+        if (format_reply(&sb, status, message, true) >= 0)
+                (void)send(fd, sb.buf, sb.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        strbuf_release(&sb);
+}
+
+int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is readable or deadline (mono_ms; 0: none) passes. 0 or
+ * -ETIMEDOUT. */
+static int wait_readable(int fd, int64_t deadline)
+{
+        for (;;) {
+                struct pollfd pf = {.fd = fd, .events = POLLIN};
+                int64_t left = deadline ? deadline - mono_ms() : -1;
+                int k;
+
+                if (deadline && left <= 0)
+                        return -ETIMEDOUT;
+                k = poll(&pf, 1, left < 0 ? -1 : (int)MIN(left, INT32_MAX));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k == 0)
+                        return -ETIMEDOUT;
+                return 0; /* readable, closed or failed: recv will tell */
+        }
+}
+
+/* Read more from the client into c->buf, waiting at most until deadline
+ * (mono_ms; 0: no limit). >0 bytes, 0 at EOF, -ETIMEDOUT, -errno. */
+static ssize_t fill(struct conn *c, int64_t deadline)
 {
         for (;;) {
                 ssize_t k;
                 if (c->len >= CONN_BUF_SIZE)
                         return -ENOBUFS;
+                if (deadline) {
+                        int r = wait_readable(c->cfd, deadline);
+                        if (r < 0)
+                                return r;
+                }
                 k = recv(c->cfd, c->buf + c->len, CONN_BUF_SIZE - c->len, 0);
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -150,12 +207,29 @@ static void consume(struct conn *c, size_t n)
 
 int conn_read_head(struct conn *c, struct http_request_head *h, char *err, size_t err_size)
 {
+        struct proxy_limits lim;
+        bool first = c->n_heads == 0;
+        int64_t start = first ? c->start_ms : mono_ms(), deadline;
+
+        proxy_limits_now(c->p, &lim);
+        if (c->len == 0 && !first && lim.idle_ms > 0) {
+                /* kept alive: the next request may take idle_ms to come */
+                if (wait_readable(c->cfd, start + lim.idle_ms) < 0) {
+                        (void)snprintf(err, err_size, "idle for %lld s",
+                                       (long long)(lim.idle_ms / 1000));
+                        return 2;
+                }
+                start = mono_ms();
+        }
+        deadline = lim.head_ms > 0 ? start + lim.head_ms : 0;
         for (;;) {
                 ssize_t k;
                 int r = c->len > 0 ? http_request_head_parse(c->buf, c->len, h, err, err_size)
                                    : -EAGAIN;
-                if (r == 0)
+                if (r == 0) {
+                        c->n_heads++;
                         return 0;
+                }
                 if (r == -E2BIG) {
                         (void)conn_reply(c, 431,
                                          "ds01: the request head is larger than 16 KiB; "
@@ -169,7 +243,18 @@ int conn_read_head(struct conn *c, struct http_request_head *h, char *err, size_
                         (void)conn_reply(c, 400, msg, true);
                         return r;
                 }
-                k = fill(c);
+                k = fill(c, deadline);
+                if (k == -ETIMEDOUT) {
+                        char msg[256];
+                        (void)snprintf(msg, sizeof(msg),
+                                       "ds01: the request head did not arrive within %lld s; "
+                                       "send each request at once, whole",
+                                       (long long)(lim.head_ms / 1000));
+                        (void)snprintf(err, err_size, "no whole request head within %lld s",
+                                       (long long)(lim.head_ms / 1000));
+                        (void)conn_reply(c, 408, msg, true);
+                        return -ETIMEDOUT;
+                }
                 if (k == 0) {
                         if (c->len == 0)
                                 return 1;
@@ -189,9 +274,12 @@ int conn_read_head(struct conn *c, struct http_request_head *h, char *err, size_
 /* Move a request's body from the client to fd (when >= 0) and/or out: exactly
  * Content-Length bytes, or a chunked body read strictly (chunked_feed), whose
  * bytes pass through unchanged. An Upgrade request's body is its
- * Content-Length too (Go's server reads it before it hijacks). Consumes the
+ * Content-Length too (Go's server reads it before it hijacks). The whole body
+ * must have come by deadline (mono_ms; 0: no limit, for bodies passed
+ * through: image loads and build contexts may take long). Consumes the
  * request from c->buf. 0 or -errno. */
-static int body_run(struct conn *c, const struct http_request_head *h, int fd, struct strbuf *out)
+static int body_run(struct conn *c, const struct http_request_head *h, int fd, struct strbuf *out,
+                    int64_t deadline)
 {
         struct chunked_decoder dec = {0};
         uint64_t left = h->content_length > 0 ? (uint64_t)h->content_length : 0;
@@ -225,7 +313,7 @@ static int body_run(struct conn *c, const struct http_request_head *h, int fd, s
                         if (done)
                                 break;
                 }
-                k = fill(c);
+                k = fill(c, deadline);
                 if (k == 0)
                         return -EPIPE;
                 if (k < 0)
@@ -253,16 +341,19 @@ int conn_forward_request(struct conn *c, const struct http_request_head *h, cons
         r = send_all(c->ufd, head, head_len);
         if (r < 0)
                 return r;
-        return body_run(c, h, c->ufd, NULL);
+        return body_run(c, h, c->ufd, NULL, 0);
 }
 
 int conn_read_body(struct conn *c, const struct http_request_head *h, size_t max,
                    struct strbuf *body)
 {
+        struct proxy_limits lim;
+
         strbuf_init(body, max);
         if (h->content_length > (int64_t)max)
                 return -E2BIG;
-        return body_run(c, h, -1, body);
+        proxy_limits_now(c->p, &lim);
+        return body_run(c, h, -1, body, lim.body_ms > 0 ? mono_ms() + lim.body_ms : 0);
 }
 
 /* ---- answers ---- */

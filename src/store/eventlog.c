@@ -1,7 +1,8 @@
 /* eventlog.c - appends event lines to <log-dir>/events.jsonl for ds01d:
  * one write(2) per line on an O_APPEND descriptor, reopened when logrotate
  * moves the file, and failures counted rather than retried, since an event
- * log must never hold up or change a decision.
+ * log must never hold up or change a decision. A write cut short by a full
+ * disk is truncated away again, so the file holds whole lines only.
  *
  * The rotation check is a stat(2) of the path before every append, compared
  * with the device and inode of the open descriptor: events are a few per
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,6 +114,43 @@ struct eventlog *eventlog_close(struct eventlog *l)
         return NULL;
 }
 
+/* After a short write of buf[0..k): truncate the file back to before it,
+ * provided its last k bytes are still those (nobody appended since; read
+ * through /proc/self/fd, as fd is write-only). 0 or -errno; the file is
+ * unchanged on failure. */
+static int cut_tail(int fd, const char *buf, size_t k)
+{
+        char tail[EVENTLOG_STACK_LINE], proc[64];
+        struct stat st;
+        size_t done = 0;
+        int rfd, r = 0;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size < 0 || (uint64_t)st.st_size < k)
+                return -ESTALE; /* truncated meanwhile (copytruncate) */
+        (void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (rfd < 0)
+                return -errno;
+        while (r == 0 && done < k) {
+                size_t want = MIN(k - done, sizeof(tail));
+                ssize_t got = pread(rfd, tail, want, st.st_size - (off_t)k + (off_t)done);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0)
+                        r = -errno;
+                else if ((size_t)got != want || memcmp(tail, buf + done, want) != 0)
+                        r = -ESTALE;
+                else
+                        done += want;
+        }
+        close(rfd);
+        if (r == 0 && ftruncate(fd, st.st_size - (off_t)k) < 0)
+                r = -errno;
+        return r;
+}
+
 /* Under the lock: make l->fd the file the path names now. */
 static int ensure_current(struct eventlog *l)
 {
@@ -195,10 +234,13 @@ int eventlog_append(struct eventlog *l, const char *line, size_t len)
                 goto out;
         }
         if ((size_t)k < n) {
-                /* Part of the line is in the file, without its newline; when
-                 * only the leading newline went out, the earlier partial line
-                 * is closed and nothing of this one was written. */
-                if ((size_t)k > off)
+                /* Part of the line is in the file, without its newline: cut
+                 * it off again, so the file holds whole lines only. Failing
+                 * that, the next line starts with a newline: the partial
+                 * line stays alone on its line and later ones are whole. */
+                if (k > 0 && cut_tail(l->fd, buf, (size_t)k) == 0)
+                        ; /* as before the write, l->partial included */
+                else if ((size_t)k > off)
                         l->partial = true;
                 else if ((size_t)k == off)
                         l->partial = false;

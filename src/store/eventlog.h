@@ -12,8 +12,11 @@
  * write (ENOSPC, EFBIG, EIO, ...) is counted, its errno kept, and the call
  * returns -errno, which callers may log but must not act on. Nothing is
  * retried; the next append simply tries again, so writes resume when space
- * returns. After a short write the next line starts with a newline, so the
- * partial line stays alone on its line and later ones are whole.
+ * returns. A short write (the disk filled within the line) is cut off again
+ * with ftruncate(2) when the file's last bytes are still that part (read
+ * back through /proc/self/fd), so the file holds whole lines only; when it cannot be
+ * cut, the next line starts with a newline, so the partial line stays alone
+ * on its line and later ones are whole.
  *
  * Only regular files are written (a symlink or FIFO at the path is refused: the
  * folder may be writable by a group). The process must ignore SIGXFSZ (or an

@@ -17,6 +17,7 @@
 
 #include "config-helpers.h"
 #include "config/config.h"
+#include "config/resolve.h"
 #include "config/schema.h"
 #include "util/units.h"
 
@@ -565,6 +566,46 @@ static void test_global_only_policy_reported_once(void **state)
         assert_diag_at(c, "'auto_stop_idle' has no effect", CFG_WARNING, "", 5, 7);
 }
 
+/* proxy: connection limits and timeouts; defaults, values, null, errors */
+static void test_proxy_section(void **state)
+{
+        struct global_settings g;
+        struct config *c = load(state, "proxy:\n"
+                                       "  head_timeout_s: 5\n"
+                                       "  idle_timeout_s: 2m\n"
+                                       "  body_timeout_s: null\n"
+                                       "  max_connections_per_user: 16\n"
+                                       "  max_connections: null\n");
+
+        assert_int_equal(c->n_errors, 0);
+        config_global_settings(c, &g);
+        assert_int_equal(g.proxy_head_timeout, 5);
+        assert_int_equal(g.proxy_idle_timeout, 120);
+        assert_true(g.proxy_body_timeout == DURATION_INFINITY);
+        assert_int_equal(g.proxy_max_connections_per_user, 16);
+        assert_int_equal(g.proxy_max_connections, 0); /* null: no cap */
+        config_free(c);
+
+        c = load(state, "proxy:\n  head_timeout_s: 0\n");
+        assert_int_equal(c->n_errors, 0);
+        config_global_settings(c, &g);
+        assert_int_equal(g.proxy_head_timeout, 1); /* at least a second */
+        assert_int_equal(g.proxy_idle_timeout, DEFAULT_PROXY_IDLE_TIMEOUT);
+        assert_int_equal(g.proxy_body_timeout, DEFAULT_PROXY_BODY_TIMEOUT);
+        assert_int_equal(g.proxy_max_connections_per_user, DEFAULT_PROXY_MAX_CONNECTIONS_USER);
+        assert_int_equal(g.proxy_max_connections, DEFAULT_PROXY_MAX_CONNECTIONS);
+        config_free(c);
+
+        c = load(state, "proxy:\n"
+                        "  head_timeout_s: soon\n"
+                        "  max_connections_per_user: 0\n"
+                        "  max_connection: 5\n");
+        assert_diag_at(c, "'head_timeout_s' is not a duration: 'soon'", CFG_ERROR, "", 2, 19);
+        assert_diag_at(c, "'max_connections_per_user' must be between", CFG_ERROR, "", 3, 29);
+        assert_diag_at(c, "did you mean 'max_connections'", CFG_ERROR, "", 4, 3);
+        assert_int_equal(c->n_errors, 3);
+}
+
 static void test_diag_format(void **state)
 {
         struct cfg_diag d = {CFG_ERROR, {"/etc/ds01/resource-limits.yaml", 3, 7}, "boom"};
@@ -639,6 +680,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_reservation_checks, setup, teardown),
             cmocka_unit_test_setup_teardown(test_memory_swap_across_layers, setup, teardown),
             cmocka_unit_test_setup_teardown(test_global_only_policy_reported_once, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_proxy_section, setup, teardown),
             cmocka_unit_test(test_diag_format),
             cmocka_unit_test(test_every_schema_key_documented),
         };

@@ -1,9 +1,9 @@
 /* test-eventlog.c - unit tests for store/eventlog: lines appended whole, the
  * file created 0640, reopened after logrotate renames or deletes it (and left
- * alone after copytruncate), failures counted and not retried, with writes
- * resuming afterwards (simulated with RLIMIT_FSIZE and SIGXFSZ ignored, which
- * makes write(2) fail with EFBIG or come back short, no mount needed), paths
- * that are not regular files refused without blocking, and several threads
+ * alone after copytruncate), failures counted and not retried, a line cut
+ * short by a full disk truncated away again, with writes resuming afterwards (simulated with
+ * RLIMIT_FSIZE and SIGXFSZ ignored, which makes write(2) fail with EFBIG or come back short, no
+ * mount needed), paths that are not regular files refused without blocking, and several threads
  * appending at once. Each test works in its own temporary folder. */
 #include <errno.h>
 #include <fcntl.h>
@@ -355,44 +355,61 @@ static void test_full(void **state)
         assert_file(f->path, "{\"n\":1}\n{\"n\":2}\n{\"n\":5}\n");
         assert_int_equal(eventlog_errors(l), 2);
 
-        /* Room for part of a line: a short write, counted as EIO. */
+        /* Room for part of a line: a short write, counted as EIO, and the
+         * part written cut off again: the file holds whole lines only. */
         size = file_size(f->path);
         set_fsize_limit((rlim_t)size + 4);
         assert_int_equal(append_str(l, "{\"n\":6}"), -EIO);
         assert_int_equal(eventlog_errors(l), 3);
         assert_int_equal(eventlog_last_error(l), EIO);
-        assert_int_equal(file_size(f->path), size + 4);
-        /* Still full: nothing more, and the partial line still open. */
-        assert_int_equal(append_str(l, "{\"n\":7}"), -EFBIG);
+        assert_int_equal(file_size(f->path), size);
+        /* Still full: cut short and cut off again. */
+        assert_int_equal(append_str(l, "{\"n\":7}"), -EIO);
         assert_int_equal(eventlog_errors(l), 4);
-        assert_int_equal(eventlog_last_error(l), EFBIG);
+        assert_int_equal(file_size(f->path), size);
 
-        /* Room again: the partial line is closed first, so the next record
-         * is whole on its own line. */
+        /* Room again: the next records are whole, with no trace of 6. */
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
         assert_int_equal(append_str(l, "{\"n\":8}"), 0);
         assert_int_equal(append_str(l, "{\"n\":9}"), 0);
-        assert_file(f->path, "{\"n\":1}\n{\"n\":2}\n{\"n\":5}\n{\"n\"\n{\"n\":8}\n{\"n\":9}\n");
+        assert_file(f->path, "{\"n\":1}\n{\"n\":2}\n{\"n\":5}\n{\"n\":8}\n{\"n\":9}\n");
 
-        /* Only the closing newline fits: the partial line is closed, the
-         * record lost, and the next one needs no extra newline. */
+        /* A short write into an empty file, and one that leaves out only
+         * the newline: both cut, the file stays empty. */
         assert_int_equal(truncate(f->path, 0), 0);
         set_fsize_limit(3);
         assert_int_equal(append_str(l, "abcdef"), -EIO);
-        set_fsize_limit(4);
+        assert_int_equal(file_size(f->path), 0);
         assert_int_equal(append_str(l, "xyz"), -EIO);
+        assert_int_equal(file_size(f->path), 0);
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
         assert_int_equal(append_str(l, "ok"), 0);
-        assert_file(f->path, "abc\nok\n");
+        assert_file(f->path, "ok\n");
 
-        /* A rotated file starts clean: no leading newline in it. */
+        /* A line longer than the stack buffer, cut short: compared and cut
+         * in pieces. */
+        {
+                size_t n = 10000;
+                char *line = malloc(n + 1);
+                assert_non_null(line);
+                for (size_t i = 0; i < n; i++)
+                        line[i] = (char)('a' + i % 26);
+                line[n] = 0;
+                set_fsize_limit((rlim_t)file_size(f->path) + 9000);
+                assert_int_equal(append_str(l, line), -EIO);
+                assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+                free(line);
+        }
+        assert_file(f->path, "ok\n");
+
+        /* After a cut, a rotated file starts clean too. */
         set_fsize_limit((rlim_t)file_size(f->path) + 2);
         assert_int_equal(append_str(l, "partial"), -EIO);
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
         assert_int_equal(rename(f->path, f->moved), 0);
         assert_int_equal(append_str(l, "fresh"), 0);
         assert_file(f->path, "fresh\n");
-        assert_file(f->moved, "abc\nok\npa");
+        assert_file(f->moved, "ok\n");
 
         eventlog_close(l);
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);

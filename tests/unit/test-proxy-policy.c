@@ -2,8 +2,8 @@
  * Docker Engine API (every endpoint of API 1.41-1.43, wrong methods, version
  * prefixes, percent-encoding, dot segments, long refs), the owner decisions
  * and their messages, the label filter added to container lists and events,
- * and the build and image-delete query checks. Table-driven; every row states
- * the exact expected output. */
+ * the build and image-delete query checks, and the connection caps
+ * (proxy_admit). Table-driven; every row states the exact expected output. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "proxy/policy.h"
+#include "proxy/proxy.h"
 #include "util/macro.h"
 #include "util/strutil.h"
 
@@ -1077,14 +1078,61 @@ static void test_query_get(void **state)
         }
 }
 
+/* ---- proxy_admit: the connection caps ---- */
+
+static void test_admit(void **state)
+{
+        static const struct {
+                unsigned per_user, total; /* limits; 0 = none */
+                uid_t uid;
+                unsigned user_open, total_open, fd_cap;
+                enum proxy_admit want;
+        } cases[] = {
+            {128, 1024, 1000, 0, 0, 0, PROXY_ADMIT_OK},
+            {128, 1024, 1000, 127, 500, 0, PROXY_ADMIT_OK},
+            {128, 1024, 1000, 128, 500, 0, PROXY_ADMIT_USER_FULL},
+            {128, 1024, 1000, 500, 500, 0, PROXY_ADMIT_USER_FULL},
+            {128, 1024, 1000, 10, 1023, 0, PROXY_ADMIT_OK},
+            {128, 1024, 1000, 10, 1024, 0, PROXY_ADMIT_ALL_FULL},
+            /* the user's cap is told first: it is the one they can act on */
+            {128, 1024, 1000, 128, 1024, 0, PROXY_ADMIT_USER_FULL},
+            /* root is never capped */
+            {128, 1024, 0, 5000, 5000, 100, PROXY_ADMIT_OK},
+            /* no caps */
+            {0, 0, 1000, 100000, 100000, 0, PROXY_ADMIT_OK},
+            {0, 1024, 1000, 1000, 1000, 0, PROXY_ADMIT_OK},
+            {128, 0, 1000, 100, 100000, 0, PROXY_ADMIT_OK},
+            /* the descriptor limit lowers the total cap, never raises it */
+            {128, 1024, 1000, 10, 384, 384, PROXY_ADMIT_ALL_FULL},
+            {128, 1024, 1000, 10, 383, 384, PROXY_ADMIT_OK},
+            {128, 0, 1000, 10, 384, 384, PROXY_ADMIT_ALL_FULL},
+            {128, 100, 1000, 10, 100, 384, PROXY_ADMIT_ALL_FULL},
+            {128, 1024, 1000, 10, 1000, 32640, PROXY_ADMIT_OK},
+            /* an unknown peer (SO_PEERCRED failed: uid -1) is capped like anyone */
+            {128, 1024, (uid_t)-1, 128, 200, 0, PROXY_ADMIT_USER_FULL},
+        };
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct proxy_limits l = PROXY_DEFAULT_LIMITS;
+                enum proxy_admit got;
+                l.max_per_user = cases[i].per_user;
+                l.max_total = cases[i].total;
+                got = proxy_admit(&l, cases[i].uid, cases[i].user_open, cases[i].total_open,
+                                  cases[i].fd_cap);
+                if (got != cases[i].want)
+                        fail_msg("case %zu: got %d, want %d", i, (int)got, (int)cases[i].want);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_route_table),        cmocka_unit_test(test_route_ref_span),
-            cmocka_unit_test(test_route_long),         cmocka_unit_test(test_access_table),
-            cmocka_unit_test(test_access_misc),        cmocka_unit_test(test_filter_query),
-            cmocka_unit_test(test_filter_query_long),  cmocka_unit_test(test_build_query),
-            cmocka_unit_test(test_image_delete_query), cmocka_unit_test(test_query_get),
+            cmocka_unit_test(test_admit),          cmocka_unit_test(test_route_table),
+            cmocka_unit_test(test_route_ref_span), cmocka_unit_test(test_route_long),
+            cmocka_unit_test(test_access_table),   cmocka_unit_test(test_access_misc),
+            cmocka_unit_test(test_filter_query),   cmocka_unit_test(test_filter_query_long),
+            cmocka_unit_test(test_build_query),    cmocka_unit_test(test_image_delete_query),
+            cmocka_unit_test(test_query_get),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
