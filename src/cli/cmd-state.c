@@ -8,7 +8,9 @@
  * any. rebuild (admin, ds01d stopped) moves a damaged or unwanted state.db
  * aside and builds a new one from the GPUs (NVML) and the labels ds01 writes
  * on containers: ds01.user, ds01.container_type, ds01.gpu.slots,
- * ds01.gpu.uuids, ds01.gpu.allocated_at.
+ * ds01.gpu.uuids, ds01.gpu.allocated_at. A labelled slot counts only when the
+ * container reaches that slot's GPU (its devices hold the UUID): labels
+ * written for other GPUs (copied, another machine's) are skipped by both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +44,12 @@ static void state_help(FILE *f)
               "\n"
               "check    compare the state database with Docker and list every disagreement;\n"
               "         exit 0 when they agree, 1 when they do not.\n"
-              "rebuild  (root, with ds01d stopped) move state.db aside and build a new one\n"
-              "         from the GPUs and the labels ds01 writes on containers (ds01.user,\n"
-              "         ds01.container_type, ds01.gpu.slots, ds01.gpu.uuids,\n"
-              "         ds01.gpu.allocated_at). Use it when ds01d refuses to start because\n"
-              "         the database is damaged, or after the file was lost.\n"
+              "rebuild  (root, with ds01d stopped) move state.db aside (state.db.before-\n"
+              "         rebuild-TIME) and build a new one from the GPUs and the labels ds01\n"
+              "         writes on containers (ds01.user, ds01.container_type, ds01.gpu.slots,\n"
+              "         ds01.gpu.uuids, ds01.gpu.allocated_at); a labelled slot whose GPU the\n"
+              "         container does not reach is skipped. Use it when ds01d refuses to\n"
+              "         start because the database is damaged, or after the file was lost.\n"
               "\n"
               "Options:\n"
               "      --state-dir DIR       where state.db is (default " DEFAULT_STATE_DIR ")\n"
@@ -97,6 +100,17 @@ static int docker_containers(const char *socket, struct container_class **ret, s
         return 0;
 }
 
+/* Does the container reach the GPU uuid (its devices, as the proxy pinned
+ * them)? A label naming a slot whose GPU the container does not reach was
+ * written for other GPUs (another machine's, another test's fake ones). */
+static bool pins_uuid(const struct container_class *cc, const char *uuid)
+{
+        for (size_t i = 0; i < cc->n_gpu_devices; i++)
+                if (uuid[0] && streq(cc->gpu_devices[i], uuid))
+                        return true;
+        return false;
+}
+
 static void free_classes(struct container_class *cc, size_t n)
 {
         for (size_t i = 0; i < n; i++)
@@ -121,7 +135,8 @@ static int state_check(const char *state_dir, const char *socket, bool json)
         struct store_alloc_filter f = {.in_force_only = true};
         struct store_alloc *a = NULL;
         struct container_class *cc = NULL;
-        size_t n = 0, n_cc = 0;
+        struct store_slot *slots = NULL;
+        size_t n = 0, n_cc = 0, n_slots = 0;
         json_t *issues = json_array();
         int r;
 
@@ -132,12 +147,17 @@ static int state_check(const char *state_dir, const char *socket, bool json)
         if (r < 0)
                 return cli_error("%s", err[0] ? err : "cannot open the state database");
         r = store_alloc_list(s, &f, &a, &n);
+        if (r >= 0)
+                r = store_slots_list(s, &slots, &n_slots);
         if (r < 0) {
+                r = cli_error("cannot read allocations: %s", store_errmsg(s));
+                free(a);
                 store_close(s);
-                return cli_error("cannot read allocations: %s", store_errmsg(s));
+                return r;
         }
         if (docker_containers(socket, &cc, &n_cc) < 0) {
                 free(a);
+                free(slots);
                 store_close(s);
                 return EXIT_FAIL;
         }
@@ -169,8 +189,13 @@ static int state_check(const char *state_dir, const char *socket, bool json)
                         continue;
                 (void)strscpy(buf, sizeof(buf), cc[k].ds01_slots);
                 for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-                        bool held = false;
+                        bool held = false, ours = false;
                         char msg[768];
+                        for (size_t i = 0; i < n_slots; i++)
+                                if (streq(slots[i].name, p))
+                                        ours = pins_uuid(&cc[k], slots[i].uuid);
+                        if (!ours)
+                                continue; /* a label for other GPUs than these */
                         for (size_t i = 0; i < n; i++)
                                 if (streq(a[i].slot, p) && find_container(&cc[k], 1, &a[i]))
                                         held = true;
@@ -201,6 +226,7 @@ static int state_check(const char *state_dir, const char *socket, bool json)
         json_decref(issues);
         free_classes(cc, n_cc);
         free(a);
+        free(slots);
         store_close(s);
         return r;
 }
@@ -238,20 +264,23 @@ static int state_rebuild(const char *state_dir, const char *socket)
         now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         if (access(path, F_OK) == 0) {
                 static const char *const sfx[] = {"", "-wal", "-shm"};
+                char base[4250];
+                /* a name no earlier rebuild used (two in one second) */
+                snprintf(base, sizeof(base), "%s.before-rebuild-%lld", path, (long long)ts.tv_sec);
+                for (unsigned k = 1; access(base, F_OK) == 0 && k < 1000; k++)
+                        snprintf(base, sizeof(base), "%s.before-rebuild-%lld.%u", path,
+                                 (long long)ts.tv_sec, k);
                 for (size_t i = 0; i < 3; i++) {
                         char from[4300];
                         snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
-                        snprintf(aside, sizeof(aside), "%s.before-rebuild-%lld%s", path,
-                                 (long long)ts.tv_sec, sfx[i]);
+                        snprintf(aside, sizeof(aside), "%s%s", base, sfx[i]);
                         if (rename(from, aside) < 0 && errno != ENOENT) {
                                 free_classes(cc, n_cc);
                                 close(fd);
                                 return cli_error("cannot move %s aside: %m", from);
                         }
                 }
-                snprintf(aside, sizeof(aside), "%s.before-rebuild-%lld", path,
-                         (long long)ts.tv_sec);
-                printf("moved the old database to %s\n", aside);
+                printf("moved the old database to %s\n", base);
         }
         r = store_open(path, &s, err, sizeof(err));
         if (r < 0) {
@@ -303,6 +332,14 @@ static int state_rebuild(const char *state_dir, const char *socket)
                                 skipped++;
                                 continue;
                         }
+                        if (!pins_uuid(&cc[k], sl->uuid) &&
+                            !(sl->mig < 0 && pins_uuid(&cc[k], t->gpus[sl->gpu].uuid))) {
+                                printf("skipped %s of container '%s': it does not reach that "
+                                       "slot's GPU (%s)\n",
+                                       p, cc[k].name, sl->uuid);
+                                skipped++;
+                                continue;
+                        }
                         (void)strscpy(a.slot, sizeof(a.slot), p);
                         (void)strscpy(a.container, sizeof(a.container), cc[k].name);
                         (void)strscpy(a.container_id, sizeof(a.container_id), cc[k].id);
@@ -310,6 +347,7 @@ static int state_rebuild(const char *state_dir, const char *socket)
                         (void)strscpy(a.interface, sizeof(a.interface),
                                       cc[k].interface[0] ? cc[k].interface : cc[k].type);
                         (void)strscpy(a.reason, sizeof(a.reason), "rebuilt from labels");
+                        (void)strscpy(a.origin, sizeof(a.origin), "labels");
                         a.weight = sl->weight;
                         a.state = cc[k].running || streq(cc[k].state, "created")
                                       ? STORE_ALLOC_ACTIVE

@@ -152,6 +152,8 @@ struct ds01d {
         bool pending_overflow;
         bool docker_events_connected;
         int64_t last_full_pass;
+        int64_t started_us; /* when this ds01d started (rows older are a former one's) */
+        bool orphans_swept; /* the proxy's unbound rows of a former ds01d were released */
         struct unmanaged *unmanaged;
         size_t n_unmanaged;
         struct waiter *waiters;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/gpu-health.h"
 #include "daemon/http.h"
 #include "store/eventlog.h"
 #include "util/log.h"
@@ -302,6 +303,7 @@ static void sample_gpus(struct ds01d *d)
         }
         d->last_usage = now;
         pthread_mutex_unlock(&d->lock);
+        gpu_health_update(d); /* lost or recovered GPUs: events, holders told */
         hostproc_scan(d, s);
         gpu_sample_free(s);
 }
@@ -401,6 +403,7 @@ static int run(struct ds01d *d)
          * Docker's containers too, and the first scrape does not pay for
          * counting a day of events */
         sample_gpus(d);
+        d->started_us = now_us();
         if (reconcile_start(d) < 0)
                 log_warning("cannot reach Docker at %s; will keep trying", d->opt.docker_socket);
         reconcile_run(d, true);
@@ -616,7 +619,13 @@ int main(int argc, char **argv)
         path_join(path, sizeof(path), d.opt.state_dir, "state.db");
         r = store_open(path, &d.store, err, sizeof(err));
         if (r < 0) {
-                log_error("%s", err[0] ? err : "cannot open the state database");
+                /* one line naming the file and the way back (docs/ADMIN-GUIDE.md) */
+                const char *cmd = strstr(err, "'ds01 state rebuild'");
+                if (cmd && !streq(d.opt.state_dir, "/var/lib/ds01"))
+                        log_error("%.*s'ds01 state rebuild --state-dir %s'%s", (int)(cmd - err),
+                                  err, d.opt.state_dir, cmd + strlen("'ds01 state rebuild'"));
+                else
+                        log_error("%s", err[0] ? err : "cannot open the state database");
                 config_free(d.config);
                 return 1;
         }

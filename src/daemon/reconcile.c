@@ -10,6 +10,17 @@
  * released); a container holding GPUs that ds01 did not allocate is unmanaged:
  * recorded, announced once (detection.unmanaged_gpu_container), and its slots
  * count as taken.
+ *
+ * After a crash (kill -9 in the middle of creates through the proxy): a
+ * container Docker created whose allocation was never bound to it is adopted
+ * from its labels (ds01.user, ds01.gpu.slots, and devices that are those
+ * slots' UUIDs) by binding the row the proxy wrote for it (under its name or
+ * a placeholder key); a proxy row still bound to no container ORPHAN_GRACE_US
+ * after the start is released (the create it was for never reached Docker),
+ * and written again if Docker finishes that create later while the slot is
+ * free. A slot is never given twice: the database's unique index refuses,
+ * and a container whose slot went to someone else stays without one (the
+ * proxy refuses to start it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +42,14 @@
 
 #define FULL_PASS_US (30 * 1000000LL)
 #define PENDING_MAX  4096
+/* How long after the start a create forwarded by the ds01d that died may
+ * still be finishing in Docker (it had answered or failed long before in
+ * practice); its allocation is released after that, when no container
+ * carries it. A container that shows up later still is adopted while its
+ * slots are free. */
+#define ORPHAN_GRACE_US (5 * 1000000LL)
+#define PENDING_KEY     "ds01-pending-" /* the proxy's key for a create without a name */
+#define ORPHAN_REASON   "ds01d restarted before Docker created the container"
 
 /* ---- the events thread: queue ids, wake the main loop ---- */
 
@@ -65,9 +84,9 @@ static void on_state(bool connected, void *ud)
 
         pthread_mutex_lock(&d->pending_lock);
         d->docker_events_connected = connected;
-        /* after a reconnect, things may have changed while we were away */
-        if (connected)
-                d->pending_overflow = true;
+        /* after a reconnect, things may have changed while we were away; a
+         * lost stream may mean Docker is down: a pass finds out (docker_up) */
+        d->pending_overflow = true;
         pthread_mutex_unlock(&d->pending_lock);
         if (write(d->wake_fd, &one, sizeof(one)) < 0) {
         }
@@ -236,9 +255,50 @@ static int64_t hold_for(struct ds01d *d, const struct store_alloc *a)
         return hold;
 }
 
-/* Move the allocations of one container with Docker's state. */
+/* Does the comma-separated list hold name? */
+static bool csv_has(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+        for (const char *p = list; p && *p;) {
+                const char *e = strchr(p, ',');
+                size_t l = e ? (size_t)(e - p) : strlen(p);
+                if (l == n && strncmp(p, name, n) == 0)
+                        return true;
+                p = e ? e + 1 : NULL;
+        }
+        return false;
+}
+
+/* May the unbound row a (matched by name) be bound to the container cc? A
+ * row the proxy wrote for a create goes to the container that create made:
+ * the owner's, labelled with its slot; not to another container that had the
+ * name already (Docker refused the create, and ds01d died before releasing). */
+static bool may_bind(const struct store_alloc *a, const struct container_class *cc)
+{
+        if (!streq(a->origin, "proxy"))
+                return true; /* an admin's allocation for a name, claimed by it */
+        return cc && streq(cc->owner, a->user) && csv_has(cc->ds01_slots, a->slot);
+}
+
+/* The hold of a stopped container's allocation that has none yet (restored
+ * by `ds01 state rebuild`, or adopted): counted from when it stopped. 0 when
+ * the hold has ended; -1 when it never ends. */
+static int64_t hold_expiry(struct ds01d *d, const struct store_alloc *a, int64_t finished_s,
+                           int64_t now)
+{
+        int64_t hold = hold_for(d, a), from = finished_s > 0 ? finished_s * 1000000 : now;
+
+        if (hold >= INT64_MAX / 1000000 / 2)
+                return -1;
+        if (hold <= 0 || from + hold * 1000000 <= now)
+                return 0;
+        return from + hold * 1000000;
+}
+
+/* Move the allocations of one container with Docker's state. cc: what
+ * Docker said of it (NULL when it was removed). */
 static void follow_allocations(struct ds01d *d, const char *id, const char *name, bool removed,
-                               bool running, bool stopped)
+                               bool running, bool stopped, const struct container_class *cc)
 {
         struct store_alloc_filter f = {.in_force_only = true};
         struct store_alloc *a = NULL;
@@ -256,8 +316,12 @@ static void follow_allocations(struct ds01d *d, const char *id, const char *name
                 if (!streq(a[i].container, id) && !streq(a[i].container_id, id) &&
                     !(name && *name && streq(a[i].container, name)))
                         continue;
-                if (!a[i].container_id[0] && !removed)
+                if (!a[i].container_id[0] && !removed) {
+                        /* matched by its name: bind it, when it is this container's */
+                        if (!may_bind(&a[i], cc))
+                                continue;
                         (void)store_alloc_set_container_id(d->store, a[i].container, id, now);
+                }
                 if (removed) {
                         to = STORE_ALLOC_RELEASED;
                         expires = 0;
@@ -284,8 +348,20 @@ static void follow_allocations(struct ds01d *d, const char *id, const char *name
                                 why = "container stopped";
                                 expires = hold >= INT64_MAX / 1000000 ? 0 : now + hold * 1000000;
                         }
+                } else if (stopped && a[i].state == STORE_ALLOC_HELD && a[i].expires == 0 &&
+                           streq(a[i].origin, "labels")) {
+                        /* restored from labels without a hold: from when it stopped */
+                        int64_t until = hold_expiry(d, &a[i], cc ? cc->finished_s : 0, now);
+                        if (until == 0) {
+                                to = STORE_ALLOC_RELEASED;
+                                event = "gpu.released";
+                                why = "hold ended";
+                        } else if (until > 0) {
+                                expires = until;
+                                why = "held since the container stopped";
+                        }
                 }
-                if (to == a[i].state)
+                if (to == a[i].state && expires == a[i].expires)
                         continue;
                 r = store_begin(d->store);
                 if (r >= 0)
@@ -313,6 +389,179 @@ static bool has_allocation(struct ds01d *d, const char *id, const char *name)
                         (name[0] && streq(a[i].container, name));
         free(a);
         return found;
+}
+
+/* Is dev (as the container names it) the slot v? */
+static bool device_is(const struct ds01d *d, const struct slot_view *v, const char *dev)
+{
+        return streq(dev, v->uuid) ||
+               (v->mig < 0 && v->gpu < d->n_gpus && streq(dev, d->gpus[v->gpu].uuid));
+}
+
+/* Was row a written by the proxy for the create that made cc: the owner's,
+ * on a slot of its labels, under its name or a placeholder key? */
+static bool row_of_create(const struct store_alloc *a, const struct container_class *cc)
+{
+        return streq(a->origin, "proxy") && !a->container_id[0] && streq(a->user, cc->owner) &&
+               (startswith(a->container, PENDING_KEY) || streq(a->container, cc->name));
+}
+
+/* A container the proxy made (ds01.user, ds01.gpu.slots, and devices that are
+ * those slots' UUIDs) holding no allocation: ds01d died between Docker's
+ * answer and the bind. Its allocation is taken back: the proxy's row on each
+ * slot, still unbound, is bound to it; a row that release_orphans() released
+ * meanwhile (Docker finished the create after the grace) is written again
+ * while its slot is free. Nothing is written when any slot is held by
+ * someone else, or when the container held an allocation before (its hold
+ * ended: the proxy refuses to start it), or for labels ds01 did not write in
+ * this database (an admin's container: unmanaged, `ds01 state rebuild` is
+ * the way for those). Lock held. */
+static void adopt_from_labels(struct ds01d *d, const struct container_class *cc)
+{
+        struct store_alloc_filter f_ever = {.container = cc->id};
+        struct store_alloc_filter f_user = {.user = cc->owner};
+        struct store_alloc *rows = NULL, tmpl = {0};
+        char buf[CLASSIFY_SLOTS_MAX], *p, *save = NULL;
+        size_t n = 0, n_slots = 0, written = 0;
+        int idx[ALLOC_MAX_SLOTS];
+        const struct store_alloc *bind[ALLOC_MAX_SLOTS];
+        enum store_alloc_state state = STORE_ALLOC_ACTIVE;
+        int64_t now = now_us(), expires = 0;
+        json_t *slots;
+        int r;
+
+        if (!cc->ds01_managed || cc->owner_source != OWNER_LABEL || !cc->owner[0] || !cc->name[0] ||
+            !cc->ds01_slots[0])
+                return;
+        (void)strscpy(buf, sizeof(buf), cc->ds01_slots);
+        for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+                int k = state_slot_index(d, p);
+                bool pinned = false;
+                if (k < 0 || n_slots >= ELEMENTSOF(idx))
+                        return; /* not a slot of these GPUs: not ours to take back */
+                for (size_t j = 0; j < cc->n_gpu_devices && !pinned; j++)
+                        pinned = device_is(d, &d->slots[k], cc->gpu_devices[j]);
+                if (!pinned)
+                        return; /* labels of another machine's (or test's) GPUs */
+                idx[n_slots++] = k;
+        }
+        if (n_slots == 0)
+                return;
+        if (store_alloc_list(d->store, &f_ever, &rows, &n) < 0 || n > 0) {
+                free(rows);
+                return;
+        }
+        /* the owner's rows, all states: what the proxy wrote for this create */
+        if (store_alloc_list(d->store, &f_user, &rows, &n) < 0)
+                return;
+        for (size_t i = 0; i < n_slots; i++) {
+                const char *slot = d->slots[idx[i]].name;
+                const struct store_alloc *in_force = NULL, *orphan = NULL;
+                for (size_t j = 0; j < n; j++) {
+                        if (!streq(rows[j].slot, slot) || !row_of_create(&rows[j], cc))
+                                continue;
+                        if (rows[j].state != STORE_ALLOC_RELEASED)
+                                in_force = &rows[j];
+                        else if (streq(rows[j].reason, ORPHAN_REASON))
+                                orphan = &rows[j];
+                }
+                bind[i] = in_force;
+                if (!in_force && !orphan) {
+                        free(rows);
+                        return; /* no create of ours made it */
+                }
+        }
+        (void)strscpy(tmpl.user, sizeof(tmpl.user), cc->owner);
+        (void)strscpy(tmpl.interface, sizeof(tmpl.interface),
+                      cc->interface[0] ? cc->interface : cc->type);
+        if (!cc->running && !streq(cc->state, "created")) {
+                /* stopped: held for what is left of the owner's hold */
+                expires = hold_expiry(d, &tmpl, cc->finished_s, now);
+                if (expires == 0) {
+                        free(rows);
+                        return;
+                }
+                state = STORE_ALLOC_HELD;
+                expires = MAX(expires, 0);
+        }
+        slots = json_array();
+        r = store_begin(d->store);
+        for (size_t i = 0; i < n_slots && r >= 0; i++) {
+                const struct slot_view *v = &d->slots[idx[i]];
+                struct store_alloc a = tmpl;
+                if (bind[i]) {
+                        r = store_alloc_bind(d->store, bind[i]->container, cc->name, cc->id, now);
+                        continue;
+                }
+                (void)strscpy(a.slot, sizeof(a.slot), v->name);
+                (void)strscpy(a.container, sizeof(a.container), cc->name);
+                (void)strscpy(a.container_id, sizeof(a.container_id), cc->id);
+                (void)strscpy(a.reason, sizeof(a.reason), "taken back from the container's labels");
+                (void)strscpy(a.origin, sizeof(a.origin), "labels");
+                a.weight = v->weight;
+                a.state = state;
+                a.expires = expires;
+                r = store_alloc_insert(d->store, &a, now); /* -EEXIST: someone has it now */
+                json_array_append_new(slots, json_string(v->name));
+                written++;
+        }
+        if (r >= 0 && written > 0)
+                daemon_event(d, "gpu.allocated", cc->owner,
+                             json_pack("{s:s, s:O, s:s, s:s, s:s}", "container", cc->name, "slots",
+                                       slots, "state", store_alloc_state_name(state), "reason",
+                                       "taken back from the container's labels", "by",
+                                       "reconcile"));
+        r = state_commit(d, r);
+        if (r == -EEXIST)
+                log_warning("container %s (user %s) is labelled with slot(s) %s, given to someone "
+                            "else since: it stays without a GPU",
+                            cc->name, cc->owner, cc->ds01_slots);
+        else if (r >= 0 && written > 0)
+                log_notice("container %s (user %s) holds slot(s) %s again, from its labels",
+                           cc->name, cc->owner, cc->ds01_slots);
+        else if (r >= 0)
+                log_debug("container %s (user %s) bound to its slot(s) %s", cc->name, cc->owner,
+                          cc->ds01_slots);
+        json_decref(slots);
+        free(rows);
+}
+
+/* The rows the proxy wrote for creates that a ds01d which died had not
+ * finished: still bound to no container after the start and a full pass (a
+ * container with their name or labels would have taken them). Lock held. */
+static void release_orphans(struct ds01d *d)
+{
+        struct store_alloc_filter f = {.in_force_only = true};
+        struct store_alloc *a = NULL;
+        size_t n = 0, released = 0;
+        int64_t now = now_us();
+        int r;
+
+        if (store_alloc_list(d->store, &f, &a, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                const char *why = ORPHAN_REASON;
+                if (!streq(a[i].origin, "proxy") || a[i].container_id[0] ||
+                    a[i].created >= d->started_us)
+                        continue;
+                r = store_begin(d->store);
+                if (r >= 0)
+                        r = store_alloc_update(d->store, a[i].id, STORE_ALLOC_RELEASED, 0, why,
+                                               now);
+                if (r >= 0)
+                        daemon_event(d, "gpu.released", a[i].user,
+                                     json_pack("{s:s, s:[s], s:s}", "container", a[i].container,
+                                               "slots", a[i].slot, "reason", why));
+                if (state_commit(d, r) >= 0)
+                        released++;
+        }
+        free(a);
+        if (released > 0) {
+                log_notice("released %zu slot(s) of creates that ds01d did not finish before it "
+                           "stopped",
+                           released);
+                state_tick(d);
+        }
 }
 
 /* Why the lifecycle loop leaves a container alone, or "". */
@@ -344,14 +593,15 @@ static void reconcile_apply(struct ds01d *d, const char *id, int r, json_t *insp
         if (r == -ENOENT) {
                 struct store_container *list = NULL;
                 size_t n = 0;
-                follow_allocations(d, id, NULL, true, false, false);
+                follow_allocations(d, id, NULL, true, false, false, NULL);
                 if (store_container_list(d->store, NULL, &list, &n) >= 0)
                         for (size_t i = 0; i < n; i++)
                                 if (streq(list[i].id, id) && !streq(list[i].state, "removed")) {
                                         row = list[i];
                                         (void)strscpy(row.state, sizeof(row.state), "removed");
                                         (void)store_container_upsert(d->store, &row, now);
-                                        follow_allocations(d, id, list[i].name, true, false, false);
+                                        follow_allocations(d, id, list[i].name, true, false, false,
+                                                           NULL);
                                 }
                 free(list);
                 recompute_unmanaged_slots(d);
@@ -381,7 +631,9 @@ static void reconcile_apply(struct ds01d *d, const char *id, int r, json_t *insp
         (void)strscpy(row.exempt, sizeof(row.exempt), exempt_reason(d, &cc));
         (void)store_container_upsert(d->store, &row, now);
         follow_allocations(d, cc.id, cc.name, false, cc.running,
-                           streq(cc.state, "exited") || streq(cc.state, "dead"));
+                           streq(cc.state, "exited") || streq(cc.state, "dead"), &cc);
+        if (cc.gpu_kind != GPU_REQ_NONE && !has_allocation(d, cc.id, cc.name))
+                adopt_from_labels(d, &cc);
         /* a container the proxy made with an allocation (ds01.gpu.slots) that
          * stopped and gave its GPU back is not unmanaged: it cannot start
          * again without one (the proxy refuses) */
@@ -461,6 +713,12 @@ static void full_pass(struct ds01d *d, bool all)
         }
         for (size_t k = 0; k < n_ids; k++)
                 reconcile_one(d, ids[k]);
+        if (!d->orphans_swept && now_us() - d->started_us >= ORPHAN_GRACE_US) {
+                pthread_mutex_lock(&d->lock);
+                release_orphans(d);
+                d->orphans_swept = true;
+                pthread_mutex_unlock(&d->lock);
+        }
 out:
         free(ids);
         free(known);
@@ -497,6 +755,10 @@ void reconcile_run(struct ds01d *d, bool force_full)
         }
         pthread_mutex_unlock(&d->pending_lock);
 
+        /* the pass after the grace of creates a ds01d that died left half done */
+        if (!d->orphans_swept && now_us() - d->started_us >= ORPHAN_GRACE_US &&
+            d->last_full_pass - d->started_us < ORPHAN_GRACE_US)
+                force_full = true;
         if (force_full || overflow || now_us() - d->last_full_pass >= FULL_PASS_US)
                 full_pass(d, force_full || overflow);
         else

@@ -271,10 +271,13 @@ int state_commit(struct ds01d *d, int r)
         return r;
 }
 
-/* Write a granted decision: rows and the gpu.allocated event, one transaction. */
+/* Write a granted decision: rows and the gpu.allocated event, one transaction.
+ * origin: who the rows are for ("proxy": a create the proxy forwards next;
+ * rows still unbound when ds01d starts again are that create's leftovers,
+ * reconcile.c). */
 static int write_grant(struct ds01d *d, const struct alloc_params *p,
                        const struct alloc_result *res, enum store_alloc_state state,
-                       int64_t expires, const char *why)
+                       int64_t expires, const char *why, const char *origin)
 {
         int64_t now = now_us();
         int r;
@@ -290,6 +293,7 @@ static int write_grant(struct ds01d *d, const struct alloc_params *p,
                 (void)strscpy(a.user, sizeof(a.user), p->user);
                 (void)strscpy(a.interface, sizeof(a.interface), p->interface ? p->interface : "");
                 (void)strscpy(a.reason, sizeof(a.reason), why);
+                (void)strscpy(a.origin, sizeof(a.origin), origin);
                 a.weight = v->weight;
                 a.state = state;
                 a.expires = expires;
@@ -368,7 +372,8 @@ int state_allocate(struct ds01d *d, const struct alloc_params *p, struct alloc_r
                 if (any)
                         r = state_commit(d, r);
         } else if (res->code == ALLOC_OK) {
-                r = write_grant(d, p, res, STORE_ALLOC_ACTIVE, 0, "allocated");
+                r = write_grant(d, p, res, STORE_ALLOC_ACTIVE, 0, "allocated",
+                                p->caller && streq(p->caller, "proxy") ? "proxy" : "api");
                 if (r == -EEXIST) {
                         /* the database caught a double allocation: a bug, refuse */
                         log_error("allocation for %s refused by the database: a slot is taken",
@@ -614,6 +619,7 @@ static void queue_grant(struct ds01d *d)
                                          .caller = "queue"};
                 struct alloc_result res;
                 struct waiter *w = find_waiter(d, e->id);
+                const char *origin;
                 int r;
 
                 if (!fresh) {
@@ -635,11 +641,13 @@ static void queue_grant(struct ds01d *d)
                                                         res.reason));
                         continue;
                 }
-                /* granted: active for a caller still waiting, else a claim kept
-                 * for the claim window */
+                /* granted: active for a caller still waiting (a create through
+                 * the proxy, or an API call), else a claim kept for the claim
+                 * window */
+                origin = !w ? "queue" : w->cond ? "proxy" : "api";
                 r = write_grant(d, &p, &res, w ? STORE_ALLOC_ACTIVE : STORE_ALLOC_PENDING,
                                 w ? 0 : now + d->settings.queue_claim_window * 1000000,
-                                "granted from the queue");
+                                "granted from the queue", origin);
                 fresh = false;
                 if (r >= 0) {
                         set_queue_state(d, e, STORE_QUEUE_GRANTED, "queue.granted", "slot free");

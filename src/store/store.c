@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,6 +206,9 @@ static const char *const migrations[] = {
     "        notified INTEGER NOT NULL DEFAULT 0,\n"
     "        PRIMARY KEY (user, resource)\n"
     ") STRICT;\n",
+    /* 3: who asked for an allocation: "proxy" rows not bound to a container
+     * when ds01d starts were for a create it died in the middle of. */
+    "ALTER TABLE allocations ADD COLUMN origin TEXT NOT NULL DEFAULT '';\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -213,7 +217,7 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration pe
 
 #define ALLOC_COLUMNS                                                                              \
         "id, slot, container, container_id, user, weight, state, interface, created, updated, "    \
-        "expires, reason"
+        "expires, reason, origin"
 #define CONTAINER_COLUMNS                                                                          \
         "id, name, user, type, state, first_seen, last_seen, interface, pid, created_s, "          \
         "started_s, finished_s, gpu, exempt"
@@ -286,8 +290,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                        "ORDER BY gpu, mig, name",
     [STMT_ALLOC_INSERT] =
         "INSERT INTO allocations (slot, container, container_id, user, weight, state, "
-        "interface, created, updated, expires, reason) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
+        "interface, created, updated, expires, reason, origin) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
     [STMT_ALLOC_UPDATE] = "UPDATE allocations SET state = ?2, expires = ?3, "
                           "reason = COALESCE(?4, reason), updated = ?5 WHERE id = ?1",
     [STMT_ALLOC_SET_CONTAINER_ID] =
@@ -773,12 +777,12 @@ static int64_t now_usec(void)
  * the WAL and shm files it makes later copy the mode of this one) and makes
  * its directory entry durable. A WAL left beside a file that was deleted is
  * not replayed into the new empty one: SQLite drops a WAL whose database has
- * no pages. */
+ * no pages. Returns 1 when it created the file, 0 when it was there. */
 static int create_file(const char *path)
 {
         _cleanup_free_ char *dir = NULL;
         char *slash;
-        int fd, r = 0;
+        int fd, r = 1;
 
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
@@ -1082,8 +1086,9 @@ static void open_message(const struct store *s, const char *path, int r, int fou
         switch (r) {
         case -EBADMSG:
                 (void)snprintf(err, err_size,
-                               "state database %s is damaged (%s); stop ds01d, move the file "
-                               "away and run 'ds01 state rebuild'",
+                               "state database %s is damaged (%s); stop ds01d and run 'ds01 "
+                               "state rebuild', which keeps the file aside and restores the "
+                               "allocations from the containers' labels",
                                path, why);
                 break;
         case -EPROTO:
@@ -1108,6 +1113,7 @@ int store_open(const char *path, struct store **ret, char *err, size_t err_size)
 {
         _cleanup_(store_closep) struct store *s = NULL;
         int found = 0, rc, r;
+        bool created;
 
         if (isempty(path) || !ret) {
                 open_message(NULL, path ? path : "(null)", -EINVAL, 0, err, err_size);
@@ -1119,11 +1125,28 @@ int store_open(const char *path, struct store **ret, char *err, size_t err_size)
                 open_message(NULL, path, r, 0, err, err_size);
                 return r;
         }
+        created = r > 0;
 
         s = calloc(1, sizeof(*s));
         if (!s) {
                 open_message(NULL, path, -ENOMEM, 0, err, err_size);
                 return -ENOMEM;
+        }
+        /* SQLite takes an empty file for a new database. Ours has a page as
+         * soon as it is in WAL mode, so an empty one that was already there
+         * lost everything (truncated, or a start that died at once): refused
+         * like any damage, not silently started afresh. */
+        if (!created) {
+                struct stat st;
+                if (stat(path, &st) < 0) {
+                        r = -errno;
+                        (void)set_error(s, r, "cannot stat the file: %s", strerror(-r));
+                        goto fail;
+                }
+                if (st.st_size == 0) {
+                        r = set_error(s, -EBADMSG, "an empty file, 0 bytes");
+                        goto fail;
+                }
         }
 
         /* NOMUTEX: one connection per thread, serialized by its user. */
@@ -1355,6 +1378,7 @@ static int read_alloc(sqlite3_stmt *st, void *elem)
         a->updated = row_int64(&w);
         a->expires = row_int64(&w);
         row_field(&w, a->reason);
+        row_field(&w, a->origin);
         if (w.r < 0)
                 return w.r;
         if (store_alloc_state_from_name(state, &a->state) < 0)
@@ -1391,6 +1415,7 @@ int store_alloc_insert(struct store *s, struct store_alloc *a, int64_t now)
         bind_int64(&b, 8, now);
         bind_int64(&b, 9, a->expires);
         bind_field(&b, 10, a->reason);
+        bind_field(&b, 11, a->origin);
         if (b.rc != SQLITE_OK)
                 return sql_error(s, b.rc);
         r = step_done(s, st);

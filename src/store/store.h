@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 #define STORE_SLOT_MAX 24
 #define STORE_NAME_MAX 256 /* users, containers, groups */
@@ -37,7 +37,8 @@ struct store;
 /* Open (creating when absent) the database at path. On failure *ret is
  * untouched and err (when not NULL) holds one line for a human, e.g.
  * "state database /var/lib/ds01/state.db is damaged (quick_check: ...); stop
- * ds01d, move the file away and run 'ds01 state rebuild'". */
+ * ds01d and run 'ds01 state rebuild', which ...". An empty file that was already
+ * there is damaged too (ours has a page from its first open on). */
 int store_open(const char *path, struct store **ret, char *err, size_t err_size);
 struct store *store_close(struct store *s);
 
@@ -102,6 +103,10 @@ struct store_alloc {
         int64_t updated;
         int64_t expires; /* end of a hold or a claim window; 0 = none */
         char reason[STORE_TEXT_MAX];
+        char origin[STORE_WORD_MAX]; /* who asked: "proxy" (a create through the proxy),
+                                      * "api" (the control API), "queue" (a claim kept
+                                      * for a caller gone), "labels" (taken back from a
+                                      * container's labels); "" before schema 3 */
 };
 
 /* Insert one row (id, created and updated set from now). -EEXIST when the

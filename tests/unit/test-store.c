@@ -200,13 +200,22 @@ static void test_open_new(void **state)
         assert_null(store_close(NULL));
 }
 
+/* An empty file that was already there lost everything: refused, left as
+ * found (a file store_open creates itself is new, test_open_new). */
 static void test_open_empty_file(void **state)
 {
         struct fixture *f = *state;
+        char err[1024] = "";
+        struct store *s = NULL;
+        struct stat st;
 
         write_file(f->path, "", 0);
-        f->s = open_ok(f->path);
-        assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+        assert_int_equal(store_open(f->path, &s, err, sizeof(err)), -EBADMSG);
+        assert_null(s);
+        assert_non_null(strstr(err, "is damaged (an empty file, 0 bytes)"));
+        assert_non_null(strstr(err, "ds01 state rebuild"));
+        assert_int_equal(stat(f->path, &st), 0);
+        assert_int_equal(st.st_size, 0);
 }
 
 static void expect_damaged_err(const char *path, char *err, size_t err_size)
@@ -1097,6 +1106,7 @@ static void test_migrate_from_1(void **state)
                           "ALTER TABLE containers DROP COLUMN finished_s; "
                           "ALTER TABLE containers DROP COLUMN gpu; "
                           "ALTER TABLE containers DROP COLUMN exempt; "
+                          "ALTER TABLE allocations DROP COLUMN origin; "
                           "DELETE FROM schema_version WHERE version > 1; "
                           "INSERT INTO containers (id, name, user, type, state, first_seen, "
                           "last_seen) VALUES ('c1', 'old', 'alice', 'docker', 'running', 1, 2)");
@@ -1109,6 +1119,35 @@ static void test_migrate_from_1(void **state)
         assert_string_equal(l[0].name, "old");
         assert_int_equal(l[0].pid, 0);
         assert_false(l[0].gpu);
+        free(l);
+}
+
+/* A database at schema 2 with an allocation migrates to 3: the row keeps
+ * everything and has no origin; new rows keep theirs. */
+static void test_migrate_from_2(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const names[] = {"0", "1"};
+        struct store_alloc a = make_alloc("0", "c1", "alice", STORE_ALLOC_ACTIVE), *l = NULL;
+        size_t n = 0;
+
+        f->s = open_ok(f->path);
+        sync_slots(f->s, names, 2);
+        assert_int_equal(store_alloc_insert(f->s, &a, 10), 0);
+        f->s = store_close(f->s);
+        raw_exec(f->path, "ALTER TABLE allocations DROP COLUMN origin; "
+                          "DELETE FROM schema_version WHERE version > 2");
+        f->s = open_ok(f->path);
+        assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+        a = make_alloc("1", "c2", "bob", STORE_ALLOC_ACTIVE);
+        strscpy(a.origin, sizeof(a.origin), "proxy");
+        assert_int_equal(store_alloc_insert(f->s, &a, 20), 0);
+        assert_int_equal(store_alloc_list(f->s, NULL, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[0].container, "c1");
+        assert_string_equal(l[0].user, "alice");
+        assert_string_equal(l[0].origin, "");
+        assert_string_equal(l[1].origin, "proxy");
         free(l);
 }
 
@@ -1411,6 +1450,7 @@ int main(void)
             T(test_containers),
             T(test_lifecycle_tables),
             T(test_migrate_from_1),
+            T(test_migrate_from_2),
             T(test_queue),
             T(test_reservations),
             T(test_usage),
