@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -476,6 +477,40 @@ static void h_event(void *ud, const char *type, const char *user, json_t *detail
         json_decref(details);
 }
 
+/* config seconds (INT64_MAX: null, none) -> the proxy's milliseconds (0: none) */
+static int64_t limit_ms(int64_t secs)
+{
+        return secs <= 0 || secs >= INT64_MAX / 1000 ? 0 : secs * 1000;
+}
+
+static void h_limits(void *ud, struct proxy_limits *ret)
+{
+        struct ds01d *d = ud;
+
+        pthread_mutex_lock(&d->lock);
+        ret->head_ms = limit_ms(d->settings.proxy_head_timeout);
+        ret->idle_ms = limit_ms(d->settings.proxy_idle_timeout);
+        ret->body_ms = limit_ms(d->settings.proxy_body_timeout);
+        ret->max_per_user = d->settings.proxy_max_connections_per_user;
+        ret->max_total = d->settings.proxy_max_connections;
+        pthread_mutex_unlock(&d->lock);
+}
+
+/* Each proxy connection holds two descriptors: take all the kernel allows
+ * (systemd's LimitNOFILE, else the hard limit), so a flood of connections
+ * meets the proxy's caps before the control API, SQLite or Docker run out. */
+static void raise_nofile(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        log_warning("cannot raise the descriptor limit to %llu: %m",
+                                    (unsigned long long)rl.rlim_max);
+        }
+}
+
 int proxy_glue_start(struct ds01d *d)
 {
         struct proxy_hooks hooks = {
@@ -487,11 +522,13 @@ int proxy_glue_start(struct ds01d *d)
             .gpu_release = h_gpu_release,
             .gpu_holds = h_gpu_holds,
             .event = h_event,
+            .limits = h_limits,
         };
         char path[4096];
         int r;
 
         pthread_mutex_init(&d->denied_lock, NULL);
+        raise_nofile();
         (void)snprintf(path, sizeof(path), "%s/docker.sock", d->opt.run_dir);
         r = proxy_start(path, d->opt.docker_socket, &hooks, &d->proxy);
         if (r < 0)
