@@ -10,12 +10,15 @@
 # (decision < 1 ms, CLI call < 20 ms median). Figures only; never fails.
 #
 # Usage: bench/alloc.sh [ROUNDS]   (after `make build`; run as root)
+#        DS01_BENCH_BUILD=DIR takes the binaries from another build folder than
+#        build/dev. The last line, "alloc-summary: {JSON}", is for bench/run-all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-DS01=$SRC/build/dev/src/cli/ds01
-DS01D=$SRC/build/dev/src/daemon/ds01d
-FAKENVML=$SRC/build/dev/tests/fakenvml/libfakenvml.so
+BUILD=${DS01_BENCH_BUILD:-$SRC/build/dev}
+DS01=$BUILD/src/cli/ds01
+DS01D=$BUILD/src/daemon/ds01d
+FAKENVML=$BUILD/tests/fakenvml/libfakenvml.so
 rounds=${1:-3}
 # shellcheck source=tests/integration/daemon-lib.sh
 . "$SRC/tests/integration/daemon-lib.sh"
@@ -42,7 +45,7 @@ for r in $(seq 1 "$rounds"); do
                 for c in $(seq 1 10); do
                         echo "$tmp/out/$u-$c.json $DS01 --socket $tmp/run/ds01.sock gpu allocate $u $u-c$c --json"
                 done
-        done | "$SRC/build/dev/bench/bench-spawn-many" >"$tmp/spawned"
+        done | "$BUILD/bench/bench-spawn-many" >"$tmp/spawned"
         awk '{printf "%.3f\n", $3 / 1000}' "$tmp/spawned" >>"$tmp/cli_ms"
         jq -r '.decision_us // empty' "$tmp"/out/*.json >>"$tmp/decision_us"
         jq -r '.total_us // empty' "$tmp"/out/*.json >>"$tmp/total_us"
@@ -64,7 +67,7 @@ rm -rf "$tmp/state" "$tmp/run"
 start_daemon h100x8-mig || exit 0
 for i in $(seq 1 40); do
         echo "/dev/null $DS01 --socket $tmp/run/ds01.sock gpu allocate seq$i s$i --json" |
-                "$SRC/build/dev/bench/bench-spawn-many"
+                "$BUILD/bench/bench-spawn-many"
 done | awk '{printf "%.3f\n", $3 / 1000}' >"$tmp/seq_ms"
 stop_daemon
 read -r sm sp sn < <(stats "$tmp/seq_ms")
@@ -77,3 +80,8 @@ printf '  CLI call (whole process):     median %6.1f ms  p99 %6.1f ms  (%.2fx th
 printf '  CLI call, one at a time:      median %6.1f ms  p99 %6.1f ms  (%.2fx the 20 ms target)  n=%s\n' \
         "$sm" "$sp" "$(awk -v x="$sm" "BEGIN{print x/20}")" "$sn"
 echo "  ($(nproc) CPUs: 200 processes starting at once queue for them; one ds01 start costs ~4 ms of CPU)"
+num() { [[ $1 =~ ^[0-9.]+$ ]] && echo "$1" || echo null; }
+echo "alloc-summary: {\"rounds\": $rounds, \"decision_median_us\": $(num "$dm"), \"decision_p99_us\": $(num "$dp")," \
+        "\"transaction_median_us\": $(num "$tm"), \"transaction_p99_us\": $(num "$tp")," \
+        "\"cli_concurrent_median_ms\": $(num "$cm"), \"cli_concurrent_p99_ms\": $(num "$cp")," \
+        "\"cli_median_ms\": $(num "$sm"), \"cli_p99_ms\": $(num "$sp"), \"calls\": $(num "$cn")}"

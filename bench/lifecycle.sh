@@ -41,7 +41,8 @@
 # Usage: bench/lifecycle.sh [BUILD_DIR] [N] [RUNS]   (as root, after a build)
 #        defaults: build/dev, $BENCH_LIFECYCLE_N or 500, 9. A Release build
 #        (e.g. cmake -B /tmp/rel -DCMAKE_BUILD_TYPE=Release) gives the figure
-#        that counts; build/dev is -O1.
+#        that counts; build/dev is -O1. The last line, "lifecycle-summary:
+#        {JSON}", is for bench/run-all.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 0
 SRC=$PWD
@@ -324,4 +325,11 @@ echo "| per container | $(awk -v m="$sm" -v c="$cont" 'BEGIN { printf "%.3f", m 
 echo "| syscalls per container per pass | $sys_line | |"
 echo "| old DS01: docker inspect per container | $old_ms ms ($old_per ms each; $(awk -v a="$old_ms" -v b="$sm" 'BEGIN { printf "%.0f", b ? a / b : 0 }')x ds01d's pass) | |"
 echo "| ds01d resident memory | $((rss / 1024)) MiB | |"
+num() { [[ ${1:-} =~ ^[0-9.]+$ ]] && echo "$1" || echo null; }
+sys_per=null
+[[ $sys_line =~ ^([0-9.]+)\ syscalls ]] && sys_per=${BASH_REMATCH[1]}
+echo "lifecycle-summary: {\"containers\": $(num "$cont"), \"runs\": $runs, \"pass_median_ms\": $(num "$sm")," \
+        "\"pass_min_ms\": $(num "$smin"), \"pass_max_ms\": $(num "$smax"), \"client_median_ms\": $(num "$wm")," \
+        "\"old_inspect_ms\": $(num "$old_ms"), \"old_inspect_each_ms\": $(num "$old_per")," \
+        "\"syscalls_per_container\": $sys_per, \"rss_mib\": $((rss / 1024))}"
 exit 0

@@ -31,7 +31,8 @@
 #
 # Usage: bench/proxy.sh [RUNS] [SECONDS] [CONNS] [IDLE]   (after `make build`; as root)
 #        defaults: 15 5 32 500; DS01_BENCH_BUILD=DIR takes the binaries from
-#        another build folder than build/dev
+#        another build folder than build/dev. The last line, "proxy-summary:
+#        {JSON}", is for bench/run-all.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 0
 SRC=$PWD
@@ -139,6 +140,8 @@ enforcement:
   cgroup_driver: $cgroup_driver
 access_control:
   allowed_bind_paths: ["~"]
+proxy:
+  max_connections_per_user: 1000 # (c) opens 500 idle connections as one user
 EOF
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -gt 8192 ]; then hard=8192; fi
@@ -289,7 +292,7 @@ fd0=$(n_fds)
 $(wrap_words "$user") "$LOAD" idle "$psock" "$idle" ping >"$tmp/idle.out" 2>&1 &
 idle_pid=$!
 for ((i = 0; i < 600; i++)); do
-        grep -q '^open ' "$tmp/idle.out" && break
+        grep -q '^open ' "$tmp/idle.out" 2>/dev/null && break
         kill -0 "$idle_pid" 2>/dev/null || break
         sleep 0.1
 done
@@ -314,4 +317,20 @@ else
                 "$thr0" "$thr1" "$fd0" "$fd1" "$rss2" "$thr2"
         grep -q 'first_error' "$tmp/idle.out" && sed 's/^/    /' "$tmp/idle.out" | head -n 1
 fi
+# one line for bench/run-all: the medians above as JSON
+num() { [[ ${1:-} =~ ^[0-9.]+$ ]] && echo "$1" || echo null; }
+way_json() { # WAY -> "run_ms": .., "rps": .., "p50_ms": .., "p99_ms": ..
+        local w=$1
+        if [ -f "$tmp/a-$w" ]; then
+                echo "\"run_ms\": $(num "$(median "$tmp/a-$w" %.1f)"), \"rps\": $(num "$(median "$tmp/b-$w.rps" %.0f)"), \"p50_ms\": $(num "$(median "$tmp/b-$w.p50" %.2f)"), \"p99_ms\": $(num "$(median "$tmp/b-$w.p99" %.2f)")"
+        else
+                echo '"run_ms": null, "rps": null, "p50_ms": null, "p99_ms": null'
+        fi
+}
+per_conn=null
+[ -n "$opened" ] && per_conn=$(awk -v a="$rss0" -v b="$rss1" -v n="$opened" 'BEGIN { printf "%.1f", n ? (b - a) / n : 0 }')
+echo "proxy-summary: {\"runs\": $runs, \"seconds\": $secs, \"conns\": $conns, \"rounds\": $rounds," \
+        "\"direct\": {$(way_json direct)}, \"root\": {$(way_json root)}, \"user\": {$(way_json user)}," \
+        "\"idle_conns\": $(num "${opened:-}"), \"rss_before_kib\": $(num "${rss0:-}"), \"rss_idle_kib\": $(num "${rss1:-}")," \
+        "\"kib_per_idle_conn\": $per_conn}"
 exit 0

@@ -9,12 +9,15 @@
 # and the old Python exporter (~1 s per scrape). Figures only; never fails.
 #
 # Usage: bench/scrape.sh [SCRAPES]   (after `make build`; run as root)
+#        DS01_BENCH_BUILD=DIR takes the binaries from another build folder than
+#        build/dev. The last line, "scrape-summary: {JSON}", is for bench/run-all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-DS01=$SRC/build/dev/src/cli/ds01
-DS01D=$SRC/build/dev/src/daemon/ds01d
-FAKENVML=$SRC/build/dev/tests/fakenvml/libfakenvml.so
+BUILD=${DS01_BENCH_BUILD:-$SRC/build/dev}
+DS01=$BUILD/src/cli/ds01
+DS01D=$BUILD/src/daemon/ds01d
+FAKENVML=$BUILD/tests/fakenvml/libfakenvml.so
 scrapes=${1:-200}
 # shellcheck source=tests/integration/daemon-lib.sh
 . "$SRC/tests/integration/daemon-lib.sh"
@@ -67,3 +70,7 @@ printf '  GET /metrics: median %.2f ms  p99 %.2f ms  (%.2fx the 10 ms p99 target
 printf '  inside ds01d (ds01_scrape_duration_seconds): %.2f ms; page %d bytes\n' "$inside" "$size"
 printf '  ds01d RSS: %d KiB before, %d KiB after  (%.2fx the 20 MiB target)\n' "$rss0" "$rss1" \
         "$(awk -v x="$rss1" 'BEGIN{print x/20480}')"
+num() { [[ $1 =~ ^[0-9.]+$ ]] && echo "$1" || echo null; }
+echo "scrape-summary: {\"scrapes\": $scrapes, \"first_ms\": $(num "$(awk -v x="$first" 'BEGIN{printf "%.2f", x*1000}')")," \
+        "\"median_ms\": $(num "$med"), \"p99_ms\": $(num "$p99"), \"inside_ms\": $(num "$inside")," \
+        "\"rss_before_kib\": $(num "$rss0"), \"rss_after_kib\": $(num "$rss1"), \"page_bytes\": $(num "$size")}"
