@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 
 #define TICK_MS            250
 #define SAMPLE_INTERVAL_US (5 * 1000000LL)
+#define TRIM_INTERVAL_US   (60 * 1000000LL)
 
 static void usage(FILE *f)
 {
@@ -385,9 +387,12 @@ static int run(struct ds01d *d)
         sigset_t mask;
         int sfd, r;
         uint64_t watchdog_us = 0;
-        int64_t last_sample = 0, last_watchdog = 0;
+        int64_t last_sample = 0, last_watchdog = 0, last_trim = 0;
         char path[4096], port[32];
 
+        /* a few malloc arenas, not 8 per CPU: the proxy's threads are
+         * I/O-bound, and each arena keeps its own free pages */
+        (void)mallopt(M_ARENA_MAX, 4);
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
@@ -474,6 +479,13 @@ static int run(struct ds01d *d)
                 pthread_mutex_unlock(&d->lock);
                 hostproc_tick(d);
                 slices_glue_tick(d); /* OOM kills in the users' cgroups */
+                if (now - last_trim >= TRIM_INTERVAL_US) {
+                        /* give the free pages of every malloc arena back: the
+                         * proxy's short-lived connection threads leave them
+                         * scattered over the arenas, where glibc keeps them */
+                        (void)malloc_trim(0);
+                        last_trim = now;
+                }
                 if (watchdog_us > 0 && (uint64_t)(now - last_watchdog) >= watchdog_us / 2) {
                         sd_notify(0, "WATCHDOG=1");
                         last_watchdog = now;

@@ -661,16 +661,35 @@ static void reconcile_one(struct ds01d *d, const char *id)
  * those whose state in Docker's list differs from the database's. */
 #define FULL_INSPECT_EVERY 10
 
+static bool listed(const json_t *list, const char *id)
+{
+        size_t i;
+        json_t *c;
+
+        json_array_foreach(list, i, c)
+        {
+                const char *lid = json_string_value(json_object_get(c, "Id"));
+                if (lid && streq(lid, id))
+                        return true;
+        }
+        return false;
+}
+
 /* A full pass: the containers Docker lists whose state changed (or that are
  * new) — all of them when asked (start, lost events) and every
- * FULL_INSPECT_EVERY passes — and those Docker no longer has. Without the lock but for the
- * applying. */
+ * FULL_INSPECT_EVERY passes — and those Docker no longer has: the ones the
+ * containers table knows, and the ones an allocation in force is bound to
+ * (a container created and removed before its events were applied has no
+ * row, and its allocation would otherwise be held for ever). Without the
+ * lock but for the applying. */
 static void full_pass(struct ds01d *d, bool all)
 {
         static unsigned passes;
         json_t *list = NULL, *c;
         struct store_container *known = NULL;
-        size_t n_known = 0, i, n_ids = 0;
+        struct store_alloc_filter af = {.in_force_only = true};
+        struct store_alloc *allocs = NULL;
+        size_t n_known = 0, n_allocs = 0, i, n_ids = 0;
         char(*ids)[STORE_ID_MAX] = NULL;
         all = all || passes++ % FULL_INSPECT_EVERY == 0;
         int r;
@@ -683,9 +702,10 @@ static void full_pass(struct ds01d *d, bool all)
                 return;
         }
         (void)store_container_list_live(d->store, &known, &n_known);
+        (void)store_alloc_list(d->store, &af, &allocs, &n_allocs);
         pthread_mutex_unlock(&d->lock);
 
-        ids = calloc(json_array_size(list) + n_known + 1, sizeof(*ids));
+        ids = calloc(json_array_size(list) + n_known + n_allocs + 1, sizeof(*ids));
         if (!ids)
                 goto out;
         json_array_foreach(list, i, c)
@@ -711,6 +731,16 @@ static void full_pass(struct ds01d *d, bool all)
                 if (!present)
                         (void)strscpy(ids[n_ids++], STORE_ID_MAX, known[k].id);
         }
+        for (size_t k = 0; k < n_allocs; k++) {
+                const char *cid = allocs[k].container_id;
+                bool queued = false;
+                if (!cid[0] || listed(list, cid))
+                        continue;
+                for (size_t j = 0; j < n_ids && !queued; j++)
+                        queued = streq(ids[j], cid);
+                if (!queued)
+                        (void)strscpy(ids[n_ids++], STORE_ID_MAX, cid);
+        }
         for (size_t k = 0; k < n_ids; k++)
                 reconcile_one(d, ids[k]);
         if (!d->orphans_swept && now_us() - d->started_us >= ORPHAN_GRACE_US) {
@@ -721,6 +751,7 @@ static void full_pass(struct ds01d *d, bool all)
         }
 out:
         free(ids);
+        free(allocs);
         free(known);
         json_decref(list);
         d->last_full_pass = now_us();

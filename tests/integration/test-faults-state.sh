@@ -15,7 +15,9 @@
 #     each time ds01d exits non-zero at once (under 10 s) with one line that
 #     names the file and `ds01 state rebuild`, leaves the file as it was, and
 #     `ds01 state check` refuses it the same way; then `ds01 state rebuild`
-#     (which keeps the damaged file aside) brings the same allocations back.
+#     (which keeps the damaged file aside) brings the same allocations back;
+#  f. a container removed while ds01d was down and never recorded in its
+#     containers table: the first pass after the start releases its slot.
 #
 # Needs root (it creates users), jq, curl, setpriv, sqlite3 and the test
 # Docker engine (tests/integration/docker-harness.sh); exits 77 when not root.
@@ -224,6 +226,22 @@ refused "not SQLite"
 back "not SQLite"
 expect_eq "every damaged file kept aside" 4 \
         "$(find "$tmp/state" -name 'state.db.before-rebuild-*' ! -name '*-wal' ! -name '*-shm' | grep -c .)"
+
+# ---- f. a container removed before ds01d ever recorded it ------------------------------
+# (the soak found it: created, bound and removed within a second under load,
+# its events never applied). Its row is deleted and the container removed
+# while ds01d is stopped; the first pass after the start must release its
+# allocation, bound to an id that neither Docker nor the containers table has.
+sqlite3 "$dbfile" "DELETE FROM containers WHERE name = '$prefix-a-mig'"
+docker rm -f -v "$prefix-a-mig" >/dev/null
+expect_eq "f: the allocation is still in force while ds01d is stopped" 1 \
+        "$(sqlite3 "$db" "SELECT count(*) FROM allocations WHERE container = '$prefix-a-mig' AND state <> 'released'")"
+start_daemon "$topo" || exit 1
+mig_released() { ! allocs | grep -q " $prefix-a-mig "; }
+wait_for "f: the removed container's slot released" 20 mig_released
+expect_eq "f: the others kept" "$(grep -v " $prefix-a-mig " <<<"$before")" "$(allocs)"
+stop_daemon
+expect_eq "f: ds01d stops cleanly" 0 $?
 
 echo "test-faults-state: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
