@@ -3,12 +3,16 @@
 #   make run        install packages, build, run the demo in the foreground: ds01d on the
 #                   demo config (fake GPUs without a driver), two users' containers through
 #                   the proxy, the dashboard URL and ds01 status; Ctrl-C ends it all
-#   make check      every test: dev build, asan build, fuzz corpora, clang-format
+#   make check      every test: dev build, lint, asan build, fuzz corpora, clang-format
+#   make lint       clang-tidy, cppcheck and the unit tests under valgrind on the dev
+#                   build (scripts/lint; also part of make check)
 #   make install    PREFIX=/usr/local DESTDIR= (config goes to /etc/ds01 only if absent)
 #   make deb        build/ds01_<version>_<arch>.deb (scripts/mkdeb; docs/ADMIN-GUIDE.md)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make fuzz-merge add what `make fuzz` found to tests/fuzz/corpus/ (kept small)
 #   make format     clang-format -i on src/ and tests/
-#   make bench      build and run the benchmarks in bench/ (figures, never fails)
+#   make bench      build and run every benchmark in bench/ and the 30-min soak
+#                   (SOAK_MINUTES=0 skips it); regenerates docs/PERFORMANCE.md
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -16,7 +20,7 @@ SYSCONFDIR ?= /etc
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build run stop check install deb fuzz format clean deps release bench
+.PHONY: all build run stop check lint install deb fuzz fuzz-merge fuzz-build format clean deps release bench soak
 
 all: build
 
@@ -48,10 +52,22 @@ stop:
 check:
 	@scripts/check
 
+lint:
+	@scripts/lint
+
+# `make bench`: bench/run-all builds what the benchmarks need and runs them all
+# on this machine (as root: they start ds01d, containers and users): GPU
+# reading, allocation, metrics, proxy, lifecycle (~10 min on 2 CPUs), then the
+# soak for SOAK_MINUTES (0 skips it and keeps the last result); it rewrites the
+# measured parts of docs/PERFORMANCE.md. Figures only: it never fails.
+# `make soak` runs the soak alone (its figures: build/bench/soak.json).
+SOAK_MINUTES ?= 30
+
 bench: build
-	@DS01_NVML_LIBRARY=$(CURDIR)/build/dev/tests/fakenvml/libfakenvml.so \
-	 DS01_FAKENVML_TOPOLOGY=$(CURDIR)/tests/fixtures/topology/h100x8-mig.yaml \
-	 build/dev/bench/bench-gpu-sample
+	@SOAK_MINUTES=$(SOAK_MINUTES) bench/run-all build/dev || true
+
+soak: build
+	@mkdir -p build/bench; SOAK_MINUTES=$(SOAK_MINUTES) bench/soak build/dev | tee build/bench/soak.txt || true
 
 release:
 	@cmake --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DDS01_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
@@ -80,16 +96,24 @@ deb:
 	@cmake --build --preset release -j $(JOBS)
 	@scripts/mkdeb build/release build
 
-fuzz:
+# `make fuzz`: every libFuzzer target (tests/fuzz, clang) for FUZZ_SECONDS each,
+# one after the other (FUZZ_TARGETS="units config" for some only). Working
+# corpora in build/fuzz/corpus-<target>, logs in build/fuzz/<target>.log,
+# crash inputs in build/fuzz/crashes-<target>/; one summary line per target;
+# fails when a crash was found. `make fuzz-merge` then adds what the runs found
+# to tests/fuzz/corpus/ (kept small for the replay in make check).
+FUZZ_TARGETS ?=
+fuzz: fuzz-build
+	@tests/fuzz/run-fuzz.sh run build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-merge: fuzz-build
+	@tests/fuzz/run-fuzz.sh merge build/fuzz $(FUZZ_TARGETS)
+
+fuzz-build:
 	@cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz -j $(JOBS)
-	@for f in build/fuzz/tests/fuzz-*; do \
-		name=$$(basename $$f); corpus=tests/fuzz/corpus/$${name#fuzz-}; \
-		mkdir -p build/fuzz/corpus-$$name; \
-		echo "=== $$name for $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			build/fuzz/corpus-$$name $$corpus || exit 1; \
-	done
+	@echo "fuzz: building the libFuzzer targets (build/fuzz, log build/fuzz/build.log)"
+	@cmake --build --preset fuzz -j $(JOBS) --target ds01-fuzzers >build/fuzz/build.log 2>&1 || \
+		{ tail -n 40 build/fuzz/build.log; exit 1; }
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')

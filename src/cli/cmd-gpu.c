@@ -575,7 +575,7 @@ static int parse_allocate(int argc, char **argv, struct gpu_args *a)
         while ((c = getopt_long(argc, argv, ":h", opts, NULL)) >= 0) {
                 switch (c) {
                 case OPT_COUNT:
-                        if (streq(optarg, "all")) {
+                        if (streq_ptr(optarg, "all")) {
                                 a->count_all = true;
                                 break;
                         }
@@ -697,7 +697,7 @@ static int gpu_release(int argc, char **argv, const struct cli_global *g)
         _cleanup_(cli_client_freep) struct cli_client *c = NULL;
         _cleanup_strbuf_ struct strbuf path;
         struct gpu_args a = {0};
-        const char *pos[1];
+        const char *pos[1] = {NULL};
         json_t *j = NULL, *v;
         size_t i;
         int r;

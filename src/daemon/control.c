@@ -65,6 +65,7 @@ enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, co
         va_list ap;
 
         va_start(ap, fmt);
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         return api_reply(conn, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
@@ -279,11 +280,13 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
                                        STORE_NAME_MAX);
         }
         if (!container_name_valid(p.container)) {
+                /* p.container lives in b: answer first, then free */
+                ret = api_reply_error(conn, 400, "BAD_REQUEST",
+                                      "'%s' is not a container name Docker accepts "
+                                      "([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                                      p.container);
                 json_decref(b);
-                return api_reply_error(conn, 400, "BAD_REQUEST",
-                                       "'%s' is not a container name Docker accepts "
-                                       "([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
-                                       p.container);
+                return ret;
         }
 
         pthread_mutex_lock(&d->lock);
@@ -297,8 +300,8 @@ static enum MHD_Result h_allocate(struct ds01d *d, struct MHD_Connection *conn,
         decision_us = now_us() - t0;
         if (r < 0) {
                 pthread_mutex_unlock(&d->lock);
-                json_decref(b);
                 log_error_errno(r, "allocation for %s failed: %m", p.container);
+                json_decref(b);
                 return api_reply_error(conn, 500, "INTERNAL",
                                        "the allocation could not be recorded; see the ds01d log");
         }

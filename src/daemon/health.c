@@ -38,6 +38,7 @@ static void add(json_t *checks, const char *name, enum check_status st, const ch
         va_list ap;
 
         va_start(ap, fmt);
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         json_array_append_new(checks, json_pack("{s:s, s:s, s:s}", "check", name, "status",

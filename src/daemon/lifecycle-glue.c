@@ -398,11 +398,13 @@ static json_t *upcoming(const struct work *w)
                 add_upcoming(arr, w->lc.state == LC_CREATED ? "remove_created" : "remove_stopped",
                              0, r->remove_at);
         n = json_array_size(arr);
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): v is an array of pointers
         v = calloc(n ? n : 1, sizeof(*v));
         if (!v)
                 return arr;
         for (i = 0; i < n; i++)
                 v[i] = json_incref(json_array_get(arr, i));
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): v is an array of pointers
         qsort(v, n, sizeof(*v), by_at);
         sorted = json_array();
         for (i = 0; i < n; i++)

@@ -243,6 +243,7 @@ static bool wait_in_queue(struct ds01d *d, const struct alloc_params *p,
         state_tick(d); /* it may fit at once */
         while (!w->done && !d->stopping) {
                 struct timespec ts;
+                // cppcheck-suppress selfAssignment ; `x ?: pos` keeps pos when x is 0
                 pos = queue_position(d, id, &total) ?: pos;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
                 ts.tv_sec += 1;

@@ -785,8 +785,8 @@ json_t *state_queue_json(struct ds01d *d, const char *user_or_null)
                         continue;
                 json_array_append_new(
                     a, json_pack("{s:I, s:I, s:s, s:s, s:o, s:b, s:I, s:f, s:o, s:o, s:s}", "id",
-                                 (json_int_t)e->id, "position", (json_int_t)(k + 1), "user",
-                                 e->user, "container", e->container, "count",
+                                 (json_int_t)e->id, "position", (json_int_t)k + 1, "user", e->user,
+                                 "container", e->container, "count",
                                  e->count < 0 ? json_string("all") : json_integer(e->count), "full",
                                  e->full, "priority", (json_int_t)e->priority, "decayed_gpu_hours",
                                  usage[o[k].id], "arrival", json_time_us(e->arrival), "deadline",

@@ -301,6 +301,16 @@ static int run_transfer(struct docker_events *ev, CURLcode *ret_cc)
         return r;
 }
 
+/* A new easy handle for each transfer, not curl_easy_reset(): libcurl 7.88
+ * (Debian 12) reads freed memory when a reused handle gets an answer whose
+ * first header line is a folded one (found by tests/fuzz/fuzz-docker-events). */
+static int fresh_handle(struct docker_events *ev)
+{
+        curl_easy_cleanup(ev->curl);
+        ev->curl = curl_easy_init();
+        return ev->curl ? 0 : -ENOMEM;
+}
+
 static int negotiate(struct docker_events *ev, int *ret_major, int *ret_minor)
 {
         json_t *v;
@@ -309,7 +319,9 @@ static int negotiate(struct docker_events *ev, int *ret_major, int *ret_minor)
         int r;
 
         strbuf_reset(&ev->small);
-        curl_easy_reset(ev->curl);
+        r = fresh_handle(ev);
+        if (r < 0)
+                return r;
         docker_curl_setup(ev->curl, ev->socket_path, "http://docker/version", DOCKER_TIMEOUT_MS,
                           ev->errbuf);
         curl_easy_setopt(ev->curl, CURLOPT_WRITEFUNCTION, on_small);
@@ -377,7 +389,11 @@ static int session(struct docker_events *ev, bool *ret_connected)
         ev->skipping = false;
         strbuf_reset(&ev->line);
         strbuf_reset(&ev->small);
-        curl_easy_reset(ev->curl);
+        r = fresh_handle(ev);
+        if (r < 0) {
+                strbuf_release(&url);
+                return r;
+        }
         /* No overall timeout: the stream is meant to last. */
         docker_curl_setup(ev->curl, ev->socket_path, strbuf_str(&url), 0, ev->errbuf);
         curl_easy_setopt(ev->curl, CURLOPT_HEADERFUNCTION, on_header);

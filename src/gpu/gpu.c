@@ -296,6 +296,7 @@ static int build_slots(struct gpu_ctx *ctx, struct gpu_topology *t)
                 n += g->mig_current == GPU_MIG_ENABLED ? g->n_mig : 1;
         }
         t->slots = calloc(n ? n : 1, sizeof(*t->slots));
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of NVML handles (pointers)
         ctx->slot_handle = calloc(n ? n : 1, sizeof(*ctx->slot_handle));
         ctx->gpm = calloc(n ? n : 1, sizeof(*ctx->gpm));
         if (!t->slots || !ctx->slot_handle || !ctx->gpm)

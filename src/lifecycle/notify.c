@@ -210,13 +210,14 @@ static int notify_one(const struct utmpx *u, const char *dev_root, const char *u
         fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return 0;
+        /* fd is closed by _cleanup_close_, which cppcheck does not model */
         if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_uid != uid || !isatty(fd))
-                return 0;
+                return 0; // cppcheck-suppress resourceLeak
         if (seen_has(seen, st.st_rdev))
-                return 0;
+                return 0; // cppcheck-suppress resourceLeak
         r = seen_add(seen, st.st_rdev);
         if (r < 0)
-                return r;
+                return r; // cppcheck-suppress resourceLeak
 
         while (off < msg->len) {
                 ssize_t w = write(fd, msg->buf + off, msg->len - off);

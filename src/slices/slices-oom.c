@@ -133,7 +133,7 @@ static int read_counters(struct slices_oom *o, struct oom_entry *e)
                 e->children[i].seen = false;
         while ((de = readdir(dir))) {
                 struct oom_child *c;
-                uint64_t v;
+                uint64_t v = 0;
 
                 if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
                     strlen(de->d_name) >= sizeof(c->name))

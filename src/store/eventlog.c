@@ -229,6 +229,7 @@ int eventlog_append(struct eventlog *l, const char *line, size_t len)
 
         k = write(l->fd, buf, n);
         if (k < 0) {
+                // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): heapbuf is freed by _cleanup_free_
                 r = -errno;
                 count_error(l, -r);
                 goto out;

@@ -803,6 +803,7 @@ static int create_file(const char *path)
                 slash[1] = '\0';
         else
                 slash[0] = '\0';
+        // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_free_ frees it
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -2012,6 +2013,7 @@ int store_event_query(struct store *s, const struct store_event_filter *f, struc
 
         r = event_query_stmt(s, mask, &st);
         if (r < 0)
+                // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_free_ frees it
                 return r;
         b = (struct binder){.st = st};
         if (mask & EVENT_F_USER)

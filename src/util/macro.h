@@ -39,7 +39,7 @@ static inline void *mfree(void *p)
 }
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-        static inline void func##p(type *p)                                                        \
+        static inline void func##p(type *p) /* NOLINT(bugprone-macro-parentheses): a type */       \
         {                                                                                          \
                 if (*p)                                                                            \
                         func(*p);                                                                  \

@@ -371,6 +371,7 @@ int parse_percent(const char *s, double *ret_percent)
         num = strndup(p, strcspn(p, " \t\n\v\f\r%"));
         if (!num)
                 return -ENOMEM;
+        // NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_free_ frees it
         r = safe_atod(num, &v);
         if (r < 0)
                 return r;

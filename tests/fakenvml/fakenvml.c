@@ -312,6 +312,7 @@ _printf_(3, 4) static bool fail_at(struct parser *p, const yaml_node_t *n, const
         va_list ap;
 
         va_start(ap, fmt);
+        // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start is just above
         vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
         if (p->failed)

@@ -367,7 +367,7 @@ static bool write_all(int fd, const char *p, size_t n)
 
 static void *fwd_main(void *arg)
 {
-        int client_fd[FWD_PAIRS], upstream_fd[FWD_PAIRS];
+        int client_fd[FWD_PAIRS] = {0}, upstream_fd[FWD_PAIRS] = {0};
         size_t np = 0, polled;
         int lfd = -1;
         static char buf[65536];

@@ -507,6 +507,7 @@ static void test_parse_current(void **state)
                 char buf[sizeof(line) + 1];
 
                 memcpy(buf, line, sizeof(line) - 1);
+                // NOLINTNEXTLINE(bugprone-not-null-terminated-result): parsed with its length
                 memcpy(buf + sizeof(line) - 1, "\r\n", 2);
                 assert_int_equal(event_record_parse(buf, sizeof(buf), &e), 0);
                 assert_true(e.time_us == T0);
@@ -686,6 +687,7 @@ static void test_parse_invalid(void **state)
             "{\"ts\":0,\"event\":\"a\\tb\"}",
             "{\"ts\":0,\"event\":\"a\\u0000b\"}",
             "{\"ts\":0,\"event\":\"a\\u007fb\"}",
+            // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one long line, split
             "{\"ts\":0,\"event\":"
             "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
             "{\"timestamp\":0,\"event_type\":[\"a.b\"]}",

@@ -426,7 +426,9 @@ static void test_read_self(void **state)
         assert_int_equal(p.uid, getuid());
         assert_string_equal(p.comm, name);
         assert_true(p.start_time > 0);
-        assert_non_null(strstr(p.cmdline, "test-hostproc"));
+        /* under valgrind (`make lint`) the process is valgrind itself, whose
+         * long command line may be cut before the test's name */
+        assert_true(strstr(p.cmdline, "test-hostproc") || strstr(p.cmdline, "valgrind"));
         /* NULL means /proc */
         assert_int_equal(hp_proc_read(NULL, getpid(), &p), 0);
         assert_int_equal(p.uid, getuid());
@@ -515,16 +517,32 @@ static int signal_without_pidfd(pid_t pid, uint64_t start_time, int err)
         return WEXITSTATUS(status);
 }
 
+/* Where pidfd_open is unknown anyway (valgrind 3.19 answers ENOSYS before any
+ * seccomp filter: `make lint`), EPERM cannot be made; ENOSYS is what every
+ * call gets. */
+static bool have_pidfd_open(void)
+{
+        int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+        if (fd < 0)
+                return errno != ENOSYS;
+        close(fd);
+        return true;
+}
+
 static void test_signal_fallback(void **state)
 {
         static const int errs[] = {ENOSYS, EPERM};
 
         (void)state;
         for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
-                pid_t pid = spawn_pauser();
+                pid_t pid;
                 struct hp_proc p;
                 int status;
 
+                if (errs[i] == EPERM && !have_pidfd_open())
+                        continue;
+                pid = spawn_pauser();
                 assert_int_equal(hp_proc_read("/proc", pid, &p), 0);
                 assert_int_equal(signal_without_pidfd(pid, p.start_time, errs[i]), 0);
                 assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -21,6 +21,7 @@
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -120,8 +121,10 @@ static int setup(void **state)
         if (!f)
                 return -1;
         snprintf(f->dir, sizeof(f->dir), "/tmp/ds01-test-lc-probe-XXXXXX");
-        if (!mkdtemp(f->dir))
+        if (!mkdtemp(f->dir)) {
+                free(f);
                 return -1;
+        }
         snprintf(f->proc, sizeof(f->proc), "%s/proc", f->dir);
         snprintf(f->cg, sizeof(f->cg), "%s/cg", f->dir);
         snprintf(f->root, sizeof(f->root), "%s/proc/%d/root", f->dir, PID);
@@ -364,6 +367,19 @@ static void test_real_proc_self(void **state)
 
 /* ---- files inside the container --------------------------------------- */
 
+/* Without openat2(2) (Linux before 5.6, or valgrind 3.19, which does not know
+ * the call: `make lint`) the probe refuses rather than resolve paths unsafely:
+ * checked, then the calling test is skipped. */
+static void skip_without_openat2(struct fixture *f)
+{
+        int64_t m = -1;
+
+        if (syscall(SYS_openat2, -1, "", NULL, 0) == 0 || errno != ENOSYS)
+                return;
+        assert_int_equal(lc_container_file_mtime(f->proc, PID, "/etc/passwd", &m), -ENOSYS);
+        skip();
+}
+
 /* The fake container root: /etc/passwd (mtime 12345), /workspace (0777). */
 static void make_root(struct fixture *f)
 {
@@ -374,6 +390,7 @@ static void make_root(struct fixture *f)
         put_file(pathf(p, sizeof(p), "%s/etc/passwd", f->root), "fake:x:0:0::/:/bin/sh\n");
         assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
         mkdir_p(pathf(p, sizeof(p), "%s/workspace", f->root), 0777);
+        skip_without_openat2(f);
 }
 
 static void test_mtime(void **state)
@@ -488,6 +505,7 @@ static void test_append_missing_parent(void **state)
         char p[256];
 
         mkdir_p(f->root, 0755);
+        skip_without_openat2(f);
         assert_int_equal(lc_container_file_append(f->proc, PID, "/workspace/.keep-alive", getuid(),
                                                   getgid(), TEST_TXT),
                          -ENOENT);

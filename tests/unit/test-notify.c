@@ -106,8 +106,10 @@ static int setup(void **state)
         if (!f)
                 return -1;
         snprintf(f->dir, sizeof(f->dir), "/tmp/ds01-test-notify-XXXXXX");
-        if (!mkdtemp(f->dir))
+        if (!mkdtemp(f->dir)) {
+                free(f);
                 return -1;
+        }
         snprintf(f->utmp, sizeof(f->utmp), "%s/utmp", f->dir);
         f->uid = geteuid() == 0 ? 65534 : getuid();
         f->stranger = f->uid + 1;

@@ -767,7 +767,7 @@ static void test_oom_v2(void **state)
         assert_int_equal(k[0].count, 2);
         assert_int_equal(k[0].total, 2);
 
-        o = slices_oom_free(o);
+        slices_oom_free(o);
         free(k);
         rm_rf(tmpdir);
 }
@@ -828,7 +828,7 @@ static void test_oom_v1(void **state)
         assert_string_equal(k[0].user, "carol");
         assert_int_equal(k[0].count, 1);
 
-        o = slices_oom_free(o);
+        slices_oom_free(o);
         free(k);
         rm_rf(tmpdir);
 }

@@ -823,7 +823,7 @@ static void test_events(void **state)
         struct fixture *f = *state;
         struct store_event_filter flt = {0};
         struct store_event *e = NULL;
-        int64_t id[8], got[16];
+        int64_t id[8], got[16] = {0};
         size_t n = 0;
 
         f->s = open_ok(f->path);
@@ -1370,7 +1370,6 @@ static void test_killed_writer_loses_nothing(void **state)
         struct store_event *ev = NULL;
         int p[2], status;
         pid_t pid;
-        ssize_t k;
 
         f->s = open_ok(f->path);
         sync_slots(f->s, names, 1);
@@ -1384,13 +1383,12 @@ static void test_killed_writer_loses_nothing(void **state)
                 writer(f->path, p[1]);
         }
         close(p[1]);
-        while (n_acked < 25 && (k = read(p[0], &id, sizeof(id))) == (ssize_t)sizeof(id))
+        while (n_acked < 25 && read(p[0], &id, sizeof(id)) == (ssize_t)sizeof(id))
                 acked[n_acked++] = id;
         assert_int_equal(n_acked, 25);
         assert_int_equal(kill(pid, SIGKILL), 0);
         /* what was written before the kill was acknowledged too */
-        while (n_acked < ELEMENTSOF(acked) &&
-               (k = read(p[0], &id, sizeof(id))) == (ssize_t)sizeof(id))
+        while (n_acked < ELEMENTSOF(acked) && read(p[0], &id, sizeof(id)) == (ssize_t)sizeof(id))
                 acked[n_acked++] = id;
         close(p[0]);
         assert_int_equal(waitpid(pid, &status, 0), pid);

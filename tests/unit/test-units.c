@@ -441,7 +441,7 @@ static void test_size_round_trip(void **state)
          * with both parsers. */
         for (unsigned shift = 0; shift <= 50; shift += 10)
                 for (uint64_t k = 0; k < 1024; k++)
-                        for (int half = 0; half <= (shift > 0); half++) {
+                        for (int half = 0; half <= (shift > 0 ? 1 : 0); half++) {
                                 /* k units, or k and a half units ("1.5K") */
                                 uint64_t x = half ? (2 * k + 1) << (shift - 1) : k << shift;
                                 uint64_t v = 0;
