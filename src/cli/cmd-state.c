@@ -137,7 +137,7 @@ static int state_check(const char *state_dir, const char *socket, bool json)
         struct container_class *cc = NULL;
         struct store_slot *slots = NULL;
         size_t n = 0, n_cc = 0, n_slots = 0;
-        json_t *issues = json_array();
+        json_t *issues;
         int r;
 
         snprintf(path, sizeof(path), "%s/state.db", state_dir);
@@ -161,6 +161,7 @@ static int state_check(const char *state_dir, const char *socket, bool json)
                 store_close(s);
                 return EXIT_FAIL;
         }
+        issues = json_array();
         for (size_t i = 0; i < n; i++) {
                 const struct container_class *c = find_container(cc, n_cc, &a[i]);
                 const char *st = store_alloc_state_name(a[i].state);

@@ -432,8 +432,16 @@ void cfg_unknown_key(struct load_ctx *ctx, yaml_node_t *key, const char *where,
                      const struct cfg_section *sec, const struct cfg_section *extra)
 {
         const char *name = scalar(key);
-        const char *sug = cfg_section_suggest(sec, name);
+        const char *sug;
 
+        /* Past DIAG_MAX the line is dropped: no "did you mean" to compute.
+         * Merge keys (<<) that reach an ancestor can visit the same unknown
+         * key tens of thousands of times (found by tests/fuzz/fuzz-config). */
+        if (ctx->c->n_diags >= DIAG_MAX) {
+                node_err(ctx, key, "unknown key '%s' in %s", name, where);
+                return;
+        }
+        sug = cfg_section_suggest(sec, name);
         if (!sug && extra)
                 sug = cfg_section_suggest(extra, name);
         if (sug)
