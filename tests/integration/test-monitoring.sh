@@ -187,6 +187,8 @@ recording=$(j rules/ds01_recording.yml)
 expected_alerts="DS01ContainerHighMemory 15m
 DS01DCGMExporterDown 5m
 DS01DiskSpaceLow 5m
+DS01DockerDown 1m
+DS01EventLogErrors 0m
 DS01ExporterDown 2m
 DS01GPUCriticalTemperature 2m
 DS01GPUHighTemperature 5m
