@@ -167,6 +167,9 @@ struct ds01d {
         uint64_t denied_suppressed;
         bool stopping;
         uint64_t event_errors;
+        /* the last write to the database / events.jsonl failed (under lock):
+         * health fails while either holds, and passes again once both work */
+        bool event_db_failing, event_file_failing;
         int64_t last_usage;     /* microseconds of the last usage sample */
         int64_t last_decide_us; /* the last allocation's decision alone (gather + allocator) */
         /* Lines of events written inside the open transaction, appended to

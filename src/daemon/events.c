@@ -57,6 +57,7 @@ void daemon_event(struct ds01d *d, const char *type, const char *user, json_t *d
         r = store_event_insert(d->store, &row, NULL);
         if (r < 0)
                 count_error(d, "the database", r);
+        d->event_db_failing = r < 0;
         free(row.details);
 
         r = event_record_format(&rec, &line, &len);
@@ -108,7 +109,7 @@ static struct eventlog *event_log(struct ds01d *d)
 
 void daemon_events_flush(struct ds01d *d)
 {
-        static bool failing; /* under d->lock: the last line could not be written */
+        bool *failing = &d->event_file_failing; /* the last line could not be written */
 
         for (size_t i = 0; i < d->n_pending_lines; i++) {
                 struct eventlog *l = event_log(d);
@@ -117,15 +118,15 @@ void daemon_events_flush(struct ds01d *d)
                 /* counted each, logged once per failing run */
                 if (r < 0) {
                         d->event_errors++;
-                        if (!failing)
+                        if (!*failing)
                                 log_warning_errno(r,
                                                   "cannot write to %s/events.jsonl (disk full?); "
                                                   "events are kept in the database until it can "
                                                   "be written again",
                                                   d->opt.log_dir);
-                        failing = true;
-                } else if (failing) {
-                        failing = false;
+                        *failing = true;
+                } else if (*failing) {
+                        *failing = false;
                         log_info("events are written to %s/events.jsonl again", d->opt.log_dir);
                 }
                 free(d->pending_lines[i]);

@@ -290,9 +290,14 @@ json_t *health_json(struct ds01d *d, bool *ret_docker_up)
         snprintf(path, sizeof(path), "%s/events.jsonl", d->opt.log_dir);
         if (access(path, W_OK) < 0 && !(errno == ENOENT && access(d->opt.log_dir, W_OK) == 0))
                 add(checks, "event log", CHECK_FAIL, "%s is not writable: %m", path);
-        else if (d->event_errors > 0)
+        else if (d->event_file_failing || d->event_db_failing)
                 add(checks, "event log", CHECK_FAIL,
                     "%llu events could not be written (disk full?); see the ds01d log",
+                    (unsigned long long)d->event_errors);
+        else if (d->event_errors > 0)
+                add(checks, "event log", CHECK_PASS,
+                    "writing again; %llu events could not be written earlier (all are in "
+                    "ds01 events unless the database failed too; see the ds01d log)",
                     (unsigned long long)d->event_errors);
         else
                 add(checks, "event log", CHECK_PASS, "%s is writable", path);

@@ -217,6 +217,7 @@ struct ov_facts {
         char nvml_reason[GPU_REASON_MAX];
         size_t n_gpus, unhealthy, n_slots, unmanaged, host_procs;
         uint64_t event_errors;
+        bool event_failing;
         bool have_vfs;
         double free_share;
         char state_dir[256];
@@ -241,9 +242,13 @@ static json_t *health_block(const struct ov_facts *f)
                       f->n_gpus);
         else
                 check(checks, "gpus", "pass", "%zu GPUs healthy, %zu slots", f->n_gpus, f->n_slots);
-        if (f->event_errors)
+        if (f->event_failing)
                 check(checks, "event log", "fail",
                       "%llu events could not be written (disk full?); see the ds01d log",
+                      (unsigned long long)f->event_errors);
+        else if (f->event_errors)
+                check(checks, "event log", "pass",
+                      "writing again; %llu events could not be written earlier",
                       (unsigned long long)f->event_errors);
         else
                 check(checks, "event log", "pass", "every event written");
@@ -457,6 +462,7 @@ json_t *overview_json(struct ds01d *d)
         f.n_gpus = d->n_gpus;
         f.n_slots = d->n_slots;
         f.event_errors = d->event_errors;
+        f.event_failing = d->event_file_failing || d->event_db_failing;
         for (i = 0; i < d->n_gpus; i++)
                 f.unhealthy += !d->gpus[i].reading.healthy;
         for (i = 0; i < d->n_unmanaged; i++)

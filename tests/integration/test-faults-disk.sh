@@ -156,6 +156,8 @@ run health
 if [ "$rc" -ne 0 ] && [[ $out =~ FAIL\ +event\ log\ +.*could\ not\ be\ written ]]; then ok; else
         bad "ds01 health with the log disk full: exit $rc: $(grep -i 'event log' <<<"$out")"
 fi
+expect_eq "the overview's event log check with the disk full" fail \
+        "$(curl -s "http://127.0.0.1:$port/api/v1/overview" | jq -r '.health.checks[] | select(.name == "event log") | .status')"
 # the database has every event of the full-disk cycles
 expect_eq "gpu.allocated events in the database (proxy)" $((last_full + 1)) \
         "$(db_count "type = 'gpu.allocated' AND container LIKE '$prefix-px%'")"
@@ -180,6 +182,13 @@ expect_eq "the resumed cycle's gpu.allocated lines" 2 \
 if whole; then ok; else bad "events.jsonl has a broken line: $(grep -vn '^{.*}$' "$events" | head -n 3)"; fi
 expect_eq "errors stop rising once space is back" "$errors" \
         "$(metric ds01_event_log_errors_total)"
+# health passes again: the failure is over (the count stays, in the message)
+run health
+if [[ $out =~ PASS\ +event\ log\ +writing\ again\;\ [0-9]+\ events\ could\ not\ be\ written\ earlier ]]; then ok; else
+        bad "ds01 health once space is back: exit $rc: $(grep -i 'event log' <<<"$out")"
+fi
+expect_eq "the overview's event log check once space is back" pass \
+        "$(curl -s "http://127.0.0.1:$port/api/v1/overview" | jq -r '.health.checks[] | select(.name == "event log") | .status')"
 if grep -q "cannot write to .*events.jsonl (disk full?)" "$tmp/ds01d.log"; then ok; else
         bad "ds01d did not log the failing event log"
 fi
