@@ -32,6 +32,11 @@
 #define TICK_MS            250
 #define SAMPLE_INTERVAL_US (5 * 1000000LL)
 #define TRIM_INTERVAL_US   (60 * 1000000LL)
+/* Exit status when starting needs an admin first (configuration errors, a
+ * damaged database): the unit's RestartPreventExitStatus= names it, so that
+ * systemd does not restart ds01d every few seconds for nothing (78 is
+ * sysexits' EX_CONFIG). */
+#define EXIT_NEEDS_ADMIN 78
 
 static void usage(FILE *f)
 {
@@ -605,7 +610,7 @@ int main(int argc, char **argv)
                 else
                         log_error_errno(r, "cannot read the configuration %s: %m",
                                         d.opt.config_path);
-                return 1;
+                return r == -EINVAL ? EXIT_NEEDS_ADMIN : 1;
         }
         config_global_settings(d.config, &d.settings);
 
@@ -639,7 +644,7 @@ int main(int argc, char **argv)
                 else
                         log_error("%s", err[0] ? err : "cannot open the state database");
                 config_free(d.config);
-                return 1;
+                return cmd ? EXIT_NEEDS_ADMIN : 1;
         }
         path_join(path, sizeof(path), d.opt.log_dir, "events.jsonl");
         if (eventlog_open(path, &d.eventlog) < 0)

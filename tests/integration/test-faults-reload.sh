@@ -233,5 +233,19 @@ kill -0 "$daemon_pid" 2>/dev/null && ok || bad "ds01d is not running"
 
 stop_daemon
 expect_eq "ds01d exit" 0 $?
+
+# ---- starting on a broken configuration: refused, not retried by systemd ------------------
+# exit status 78, which ds01d.service's RestartPreventExitStatus= names
+write_config 2
+sed -i 's/^  allow_full_gpu: true$/  allow_full_gpu: [true/' "$conf"
+DS01_NVML_LIBRARY=$FAKENVML DS01_FAKENVML_TOPOLOGY=$topo timeout 30 \
+        "$DS01D" --config "$conf" --state-dir "$tmp/state" --run-dir "$tmp/run" \
+        --log-dir "$tmp/log" --listen 127.0.0.1:0 --foreground \
+        --docker-socket "$DS01_TEST_DOCKER_SOCKET" >"$tmp/refused.out" 2>&1
+expect_eq "ds01d's exit status on a broken configuration at start" 78 $?
+expect_match "it says what to do" "has errors .*ds01 config check" "$(cat "$tmp/refused.out")"
+expect_eq "the unit does not restart it for that" "RestartPreventExitStatus=78" \
+        "$(grep -x 'RestartPreventExitStatus=78' "$SRC/deploy/systemd/ds01d.service")"
+
 echo "test-faults-reload: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
