@@ -803,7 +803,7 @@ json_t *state_status_json(struct ds01d *d)
 {
         struct gathered g;
         json_t *slots = json_array(), *j;
-        size_t allocated = 0, queue_len = 0;
+        size_t allocated = 0, n_free = 0, queue_len = 0;
         double total = 0, used = 0;
         int64_t now_s = now_us() / 1000000;
         struct store_queue_entry *q = NULL;
@@ -829,6 +829,8 @@ json_t *state_status_json(struct ds01d *d)
                         state = store_alloc_state_name(a->state);
                         allocated++;
                         used += v->weight;
+                } else if (v->healthy) {
+                        n_free++; /* an unhealthy slot is neither held nor free */
                 }
                 for (size_t r = 0; r < g.n_res; r++) {
                         if (now_s < g.res[r].start || now_s >= g.res[r].end)
@@ -855,13 +857,12 @@ json_t *state_status_json(struct ds01d *d)
                               a ? json_time_us(a->created) : json_null(), "reserved_for",
                               reserved));
         }
-        j = json_pack("{s:I, s:I, s:I, s:f, s:f, s:I, s:{s:b, s:o}, s:o}", "slots_total",
-                      (json_int_t)d->n_slots, "slots_allocated", (json_int_t)allocated,
-                      "slots_free", (json_int_t)(d->n_slots - allocated), "gpu_equivalents_total",
-                      total, "gpu_equivalents_allocated", used, "queue_length",
-                      (json_int_t)queue_len, "nvml", "available", d->nvml_available, "reason",
-                      d->nvml_available ? json_null() : json_string(d->nvml_reason), "slots",
-                      slots);
+        j = json_pack(
+            "{s:I, s:I, s:I, s:f, s:f, s:I, s:{s:b, s:o}, s:o}", "slots_total",
+            (json_int_t)d->n_slots, "slots_allocated", (json_int_t)allocated, "slots_free",
+            (json_int_t)n_free, "gpu_equivalents_total", total, "gpu_equivalents_allocated", used,
+            "queue_length", (json_int_t)queue_len, "nvml", "available", d->nvml_available, "reason",
+            d->nvml_available ? json_null() : json_string(d->nvml_reason), "slots", slots);
         gathered_release(&g);
         return j;
 }

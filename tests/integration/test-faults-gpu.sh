@@ -284,6 +284,9 @@ wait_for "slot $sa released (state unhealthy, not free)" 10 free_state
 out=$(ds01 gpu allocate "$uc" "$prefix-c3" 2>&1)
 expect_eq "allocate with only the lost GPU free: refused" 1 $?
 expect_match "allocate with only the lost GPU free: why" 'no GPU slot free' "$out"
+expect_eq "gpu status: slots_free does not count the lost GPU" 0 "$(status_json | jq .slots_free)"
+expect_eq "overview: slots_free does not count it either" 0 \
+        "$(curl -s "http://127.0.0.1:$(cat "$tmp/run/ds01d.port")/api/v1/overview" | jq .summary.slots_free)"
 t1=$SECONDS
 udocker "$ua" create --name "$prefix-$ua-2" --gpus 1 "$image" sleep 600
 expect_eq "a create through the proxy with only the lost GPU free: refused" 1 "$rc"
