@@ -706,6 +706,10 @@ int metrics_collect(struct ds01d *d, struct strbuf *out)
                 expo_sample1(&e, "phase", "body", (double)ps.body_timeouts);
                 expo_sample1(&e, "phase", "idle", (double)ps.idle_closes);
         }
+        expo_family(&e, "ds01_control_connections_refused_total", EXPO_COUNTER,
+                    "control API connections refused at the per-user limit");
+        expo_sample1(&e, NULL, NULL,
+                     (double)__atomic_load_n(&d->control_refused, __ATOMIC_RELAXED));
         expo_family(&e, "ds01_collector_errors_total", EXPO_COUNTER,
                     "scrapes in which a collector failed, by collector");
         for (int c = 0; c < _COLLECTOR_MAX; c++)

@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include "daemon/api.h"
 #include "daemon/daemon.h"
+#include "proxy/proxy.h"
 #include "store/event-record.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -955,6 +957,95 @@ static enum MHD_Result route(struct ds01d *d, struct MHD_Connection *conn, const
                                url);
 }
 
+/* ---- connections per user ----
+ * One user may hold CONTROL_MAX_PER_USER connections open (root: any
+ * number); the next is answered 429 at once and closed within
+ * REFUSED_TIMEOUT_S, so that one user's idle connections cannot fill the
+ * 1024 MHD allows for everyone. The table is only touched by MHD's thread. */
+#define CONTROL_MAX_PER_USER 64
+#define REFUSED_TIMEOUT_S    1
+/* socket contexts: the uid + 1 of a counted connection, or REFUSED */
+#define REFUSED ((void *)UINTPTR_MAX)
+
+/* uid's entry in the table (added when add), or NULL */
+static struct control_uid *uid_entry(struct ds01d *d, uid_t uid, bool add)
+{
+        struct control_uid *v;
+
+        for (size_t i = 0; i < d->n_control_uids; i++)
+                if (d->control_uids[i].uid == uid)
+                        return &d->control_uids[i];
+        if (!add)
+                return NULL;
+        v = reallocarray(d->control_uids, d->n_control_uids + 1, sizeof(*v));
+        if (!v)
+                return NULL;
+        d->control_uids = v;
+        v[d->n_control_uids] = (struct control_uid){.uid = uid};
+        return &v[d->n_control_uids++];
+}
+
+/* writes the refusal straight to the new connection, before MHD reads it */
+static void refuse(int fd, unsigned n)
+{
+        char body[384], msg[512];
+        int bl, ml;
+
+        bl = snprintf(body, sizeof(body),
+                      "{\"error\":\"TOO_MANY_CONNECTIONS\",\"message\":\"ds01: you have %u "
+                      "connections open to ds01d, the most one user may have; close some "
+                      "(ds01 commands waiting in the GPU queue hold one each) and try again\"}",
+                      n);
+        ml = snprintf(msg, sizeof(msg),
+                      "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+                      bl, body);
+        if (ml > 0 && (size_t)ml < sizeof(msg))
+                (void)send(fd, msg, (size_t)ml, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                   enum MHD_ConnectionNotificationCode code)
+{
+        struct ds01d *d = cls;
+        const struct proxy_limits lim = {.max_per_user = CONTROL_MAX_PER_USER};
+        const union MHD_ConnectionInfo *ci;
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        struct control_uid *u;
+
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                uintptr_t v = (uintptr_t)*socket_context;
+                if (*socket_context && *socket_context != REFUSED &&
+                    (u = uid_entry(d, (uid_t)(v - 1), false)) && u->open > 0 && --u->open == 0)
+                        /* the last one: the entry goes (the last takes its place) */
+                        *u = d->control_uids[--d->n_control_uids];
+                *socket_context = NULL;
+                return;
+        }
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return; /* the handler refuses it: no peer credentials */
+        u = uid_entry(d, cred.uid, true);
+        if (!u || proxy_admit(&lim, cred.uid, u->open, 0, 0) != PROXY_ADMIT_OK) {
+                __atomic_add_fetch(&d->control_refused, 1, __ATOMIC_RELAXED);
+                refuse(ci->connect_fd, u ? u->open : 0);
+                (void)MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                                (unsigned)REFUSED_TIMEOUT_S);
+                *socket_context = REFUSED;
+                return;
+        }
+        u->open++;
+        *socket_context = (void *)((uintptr_t)cred.uid + 1);
+}
+
+static bool refused(struct MHD_Connection *conn)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci && ci->socket_context == REFUSED;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
@@ -963,6 +1054,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         struct request_ctx *rc = *con_cls;
 
         if (!rc) {
+                if (refused(conn))
+                        return MHD_NO; /* answered 429 already: close */
                 rc = calloc(1, sizeof(*rc));
                 if (!rc)
                         return MHD_NO;
@@ -1058,15 +1151,15 @@ int control_start(struct ds01d *d)
         }
         d->control_fd = fd;
         /* limits (docs/SECURITY.md): 60 s idle (a caller suspended in the
-         * GPU queue is not idle), 1024 connections, 32 KiB of memory each
-         * for the request head; bodies are read by the handler with their
-         * own ceilings. (A per-address limit means nothing on a unix socket.) */
+         * GPU queue is not idle), 1024 connections, CONTROL_MAX_PER_USER of
+         * them per uid (notify), 32 KiB of memory each for the request head;
+         * bodies are read by the handler with their own ceilings. */
         d->control = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
             NULL, handler, d, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed,
-            d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-            MHD_OPTION_END);
+            d, MHD_OPTION_NOTIFY_CONNECTION, notify, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(32 * 1024), MHD_OPTION_END);
         if (!d->control) {
                 close(fd);
                 d->control_fd = -1;
@@ -1082,6 +1175,8 @@ void control_stop(struct ds01d *d)
         if (d->control)
                 MHD_stop_daemon(d->control);
         d->control = NULL;
+        d->control_uids = mfree(d->control_uids);
+        d->n_control_uids = 0;
         if (d->control_fd >= 0) {
                 close(d->control_fd);
                 snprintf(path, sizeof(path), "%s/ds01.sock", d->opt.run_dir);

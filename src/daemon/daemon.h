@@ -123,6 +123,13 @@ struct ds01d {
         unsigned http_port;
         struct MHD_Daemon *control;
         struct MHD_Daemon *http;
+        /* open control API connections per uid (control.c; MHD's thread only) */
+        struct control_uid {
+                uid_t uid;
+                unsigned open;
+        } * control_uids;
+        size_t n_control_uids;
+        uint64_t control_refused; /* connections refused at the per-user cap (atomic) */
 
         pthread_mutex_t lock;
         struct config *config;

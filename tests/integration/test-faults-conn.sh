@@ -272,6 +272,40 @@ expect_match "E: the 503's reason" "^ds01: the Docker proxy is at its limit of o
 wait_for "ds01d's threads and descriptors back to the baseline" 30 near_baseline
 echo "at the end: $(threads) threads, $(fds) descriptors (baseline $base_threads, $base_fds)"
 
+# ---- phase 3: A floods the control API; B's ds01 commands work --------------------
+# 64 connections per uid (control.c CONTROL_MAX_PER_USER), the rest answered
+# 429 at once and closed within a second or two
+
+csock=$tmp/run/ds01.sock
+CONTROL_PER_USER=64
+rm -f "$tmp/flags/ready"
+bg_as "$A" "$tmp/flood-c.json" "$python" "$flood_py" flood "$csock" 300 --ready "$tmp/flags/ready" --hold 8
+wait_for "A's 300 control API connections" 20 test -s "$tmp/flags/ready"
+as "$A" "$DS01" --socket "$csock" gpu status
+if [ "$rc" -ne 0 ] && [[ $out == *"you have $CONTROL_PER_USER connections open to ds01d"* ]]; then ok; else
+        bad "A's ds01 gpu status over the cap: exit $rc: $(head -c 300 <<<"$out")"
+fi
+as "$B" "$DS01" --socket "$csock" gpu status --json
+expect_eq "B: ds01 gpu status during A's control API flood" 0 "$rc"
+within "B: ds01 gpu status during the flood (s)" "$secs" 0 5
+echo "B: ds01 gpu status in $secs s during A's control API flood"
+wait_bg
+f=$tmp/flood-c.json
+echo "control API flood: $(cat "$f")"
+expect_eq "A: control API connections opened" 300 "$(jq_of "$f" .opened)"
+expect_eq "A: control API connections kept (open at the end)" $CONTROL_PER_USER "$(jq_of "$f" '.status.open')"
+expect_eq "A: control API connections refused with 429" $((300 - CONTROL_PER_USER)) "$(jq_of "$f" '.status["429"]')"
+expect_match "A: the control API's 429 reason" "^ds01: you have $CONTROL_PER_USER connections open to ds01d" \
+        "$(jq_of "$f" '.message["429"]')"
+within "A: the control API's refused connections closed after (s, latest)" \
+        "$(jq_of "$f" '.answered_after["429"][1]')" 0 4
+within "refused at the control API's user cap (metric)" \
+        "$(metric ds01_control_connections_refused_total)" $((300 - CONTROL_PER_USER)) 100000
+# A's connections are gone: A is served again
+a_served() { as "$A" "$DS01" --socket "$csock" gpu status --json && [ "$rc" -eq 0 ]; }
+wait_for "A served by the control API again once its connections closed" 10 a_served
+wait_for "ds01d's threads and descriptors back to the baseline after the control API flood" 30 near_baseline
+
 # ---- what /metrics says, and ds01d still serves -----------------------------------
 
 within "refused at the user cap (metric)" "$(metric 'ds01_proxy_connections_refused_total{limit="user"}')" \
