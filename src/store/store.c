@@ -6,10 +6,10 @@
  * Opening: the file is created 0600 when absent, opened in SQLite's
  * multi-thread mode (one connection per thread; ds01d uses its one under its
  * state lock), checked with `PRAGMA quick_check`, switched to WAL with
- * synchronous=NORMAL, foreign keys on and a 5 s busy timeout, then migrated
- * forward one transaction per schema version. A damaged file is refused with
- * -EBADMSG and a line that names the rebuild path; a file from a newer ds01
- * with -EPROTO.
+ * synchronous=NORMAL, foreign keys on, a 5 s busy timeout and a page cache of
+ * STORE_CACHE_KIB, then migrated forward one transaction per schema version.
+ * A damaged file is refused with -EBADMSG and a line that names the rebuild
+ * path; a file from a newer ds01 with -EPROTO.
  *
  * Statements are prepared once (SQLITE_PREPARE_PERSISTENT) and kept in
  * struct store; the queries whose filters vary keep one statement per
@@ -897,7 +897,7 @@ static int check_application_id(struct store *s)
  * median on this machine: bench/alloc.sh). */
 static int configure(struct store *s)
 {
-        char answer[32];
+        char answer[32], sql[64];
         int r;
 
         r = pragma(s, "PRAGMA journal_mode = WAL", answer, sizeof(answer));
@@ -911,6 +911,12 @@ static int configure(struct store *s)
                 return r;
         /* The WAL file is truncated back to this after a checkpoint. */
         r = pragma(s, "PRAGMA journal_size_limit = 67108864", NULL, 0);
+        if (r < 0)
+                return r;
+        /* A bounded page cache (STORE_CACHE_KIB); what quick_check read into
+         * the default one is let go here. */
+        (void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", STORE_CACHE_KIB);
+        r = pragma(s, sql, NULL, 0);
         if (r < 0)
                 return r;
         r = pragma(s, "PRAGMA foreign_keys = ON", NULL, 0);

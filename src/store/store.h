@@ -32,6 +32,14 @@
 #define STORE_WORD_MAX 64  /* event types, states, interfaces, sources */
 #define STORE_TEXT_MAX 512 /* reasons */
 
+/* SQLite's page cache of the connection, in KiB (PRAGMA cache_size = -N).
+ * SQLite's default is 2,000 KiB, filled page by page as the database grows:
+ * ds01d's resident memory then climbs for as long as the events table does.
+ * The pages ds01d touches again and again (the right edges of the tables and
+ * indexes, the allocations in force) fit in far less; the rest comes back
+ * from the kernel's page cache. */
+#define STORE_CACHE_KIB 512
+
 struct store;
 
 /* Open (creating when absent) the database at path. On failure *ret is

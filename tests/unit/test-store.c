@@ -904,6 +904,57 @@ static void test_events(void **state)
         store_events_free(NULL, 0);
 }
 
+static int count_type(void *ud, const char *type, long long n)
+{
+        (void)type;
+        (void)n;
+        (*(size_t *)ud)++;
+        return 0;
+}
+
+/* The page cache stays within STORE_CACHE_KIB however large the database
+ * grows: ds01d's events table grows for as long as it runs, and SQLite's
+ * default cache (2,000 KiB) filled with it page by page (bench/soak). */
+static void test_page_cache_bounded(void **state)
+{
+        struct fixture *f = *state;
+        char details[400];
+        sqlite3_int64 base, used;
+        size_t n = 0;
+        struct stat st;
+
+        f->s = open_ok(f->path);
+        base = sqlite3_memory_used();
+        if (base <= 0)
+                skip(); /* this SQLite was built without memory statistics */
+        for (int b = 0; b < 100; b++) {
+                assert_int_equal(store_begin(f->s), 0);
+                for (int i = 0; i < 100; i++) {
+                        int k = b * 100 + i;
+                        struct store_event e = {.time = k + 1};
+
+                        /* scattered over the type, user and container indexes */
+                        snprintf(e.type, sizeof(e.type), "test.t%d", (k * 7919) % 97);
+                        snprintf(e.user, sizeof(e.user), "user%d", (k * 104729) % 211);
+                        snprintf(e.container, sizeof(e.container), "c-%d-%d", (k * 31) % 1009, k);
+                        snprintf(details, sizeof(details), "{\"i\":%d,\"pad\":\"%0300d\"}", k, k);
+                        e.details = details;
+                        assert_int_equal(store_event_insert(f->s, &e, NULL), 0);
+                }
+                assert_int_equal(store_commit(f->s), 0);
+        }
+        assert_int_equal(store_event_type_counts(f->s, 0, INT64_MAX, count_type, &n), 0);
+        assert_int_equal(n, 97);
+        assert_int_equal(stat(f->path, &st), 0);
+        used = sqlite3_memory_used() - base;
+        /* the database is far larger than the cache, which is full */
+        assert_true(st.st_size > 4 * STORE_CACHE_KIB * 1024);
+        if (used > (STORE_CACHE_KIB + 256) * 1024)
+                fail_msg("SQLite holds %lld KiB more after filling a %lld KiB database; the cache "
+                         "is %d KiB",
+                         (long long)used / 1024, (long long)st.st_size / 1024, STORE_CACHE_KIB);
+}
+
 static void test_event_details(void **state)
 {
         struct fixture *f = *state;
@@ -1445,6 +1496,7 @@ int main(void)
             T(test_alloc_long_text),
             T(test_events),
             T(test_event_details),
+            T(test_page_cache_bounded),
             T(test_containers),
             T(test_lifecycle_tables),
             T(test_migrate_from_1),
