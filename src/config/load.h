@@ -25,6 +25,8 @@
 /* Aliases let a small file name the same big mapping many times; the walk
  * visits at most this many mapping pairs and list items in all. */
 #define WALK_BUDGET 2000000
+/* Mappings inside mappings (merges included) the walk follows. */
+#define WALK_DEPTH_MAX 64
 
 struct load_ctx {
         struct config *c;
@@ -35,6 +37,10 @@ struct load_ctx {
         size_t dropped;
         size_t budget; /* mapping pairs and list items left to visit */
         bool budget_reported;
+        /* the mappings being walked, outermost first: a merge key (<<) that
+         * names one of them is a loop (values.c) */
+        const yaml_node_t *walking[WALK_DEPTH_MAX];
+        unsigned n_walking;
 };
 
 /* ---- diagnostics (yaml-doc.c) ---- */

@@ -474,7 +474,29 @@ static int load_pairs(struct load_ctx *ctx, yaml_node_t *n, const char *where,
 
 /* A YAML merge key (<<: *anchor, or a list of them), as PyYAML applies it:
  * the merged mapping's keys count unless the mapping itself sets them. */
-static int load_merge(struct load_ctx *ctx, yaml_node_t *val, const char *where,
+static bool walking(const struct load_ctx *ctx, const yaml_node_t *m)
+{
+        for (unsigned i = 0; i < ctx->n_walking; i++)
+                if (ctx->walking[i] == m)
+                        return true;
+        return false;
+}
+
+/* A merge key (<<) that names a mapping it is itself part of (`r: &r {<<:
+ * *r}`) would be walked forever: said once per key, and skipped. */
+static bool merge_loops(struct load_ctx *ctx, yaml_node_t *key, const yaml_node_t *m,
+                        const char *where)
+{
+        if (!walking(ctx, m))
+                return false;
+        node_err(ctx, key,
+                 "the merge key (<<) in %s names a mapping that contains it (a loop); remove "
+                 "that alias",
+                 where);
+        return true;
+}
+
+static int load_merge(struct load_ctx *ctx, yaml_node_t *key, yaml_node_t *val, const char *where,
                       const struct cfg_section *sec, struct cfg_value *values,
                       const struct cfg_section *extra, cfg_section_fn fn, void *userdata,
                       unsigned depth)
@@ -488,7 +510,9 @@ static int load_merge(struct load_ctx *ctx, yaml_node_t *val, const char *where,
         }
         ctx->merging = true;
         if (val->type == YAML_MAPPING_NODE) {
-                r = load_pairs(ctx, val, where, sec, values, extra, fn, userdata, depth + 1);
+                if (!merge_loops(ctx, key, val, where))
+                        r = load_pairs(ctx, val, where, sec, values, extra, fn, userdata,
+                                       depth + 1);
         } else if (val->type == YAML_SEQUENCE_NODE) {
                 /* Earlier mappings in the list win: apply them last. */
                 for (yaml_node_item_t *it = val->data.sequence.items.top;
@@ -500,6 +524,8 @@ static int load_merge(struct load_ctx *ctx, yaml_node_t *val, const char *where,
                                          cfg_node_type_name(m));
                                 continue;
                         }
+                        if (merge_loops(ctx, key, m, where))
+                                break; /* once for the key */
                         r = load_pairs(ctx, m, where, sec, values, extra, fn, userdata, depth + 1);
                 }
         } else {
@@ -515,6 +541,12 @@ static bool is_merge_key(const yaml_node_t *key)
         return node_is_scalar(key) && scalar_plain(key) && streq(scalar(key), "<<");
 }
 
+static int load_pairs_of(struct load_ctx *ctx, yaml_node_t *n, const char *where,
+                         const struct cfg_section *sec, struct cfg_value *values,
+                         const struct cfg_section *extra, cfg_section_fn fn, void *userdata,
+                         unsigned depth);
+
+/* Walks mapping n with n on the walking stack (merge loops are found there). */
 static int load_pairs(struct load_ctx *ctx, yaml_node_t *n, const char *where,
                       const struct cfg_section *sec, struct cfg_value *values,
                       const struct cfg_section *extra, cfg_section_fn fn, void *userdata,
@@ -522,13 +554,36 @@ static int load_pairs(struct load_ctx *ctx, yaml_node_t *n, const char *where,
 {
         int r;
 
-        /* Merge keys first, so that the mapping's own keys override them. */
+        if (ctx->n_walking >= WALK_DEPTH_MAX) {
+                node_err(ctx, n, "mappings nested too deeply in %s (at most %d)", where,
+                         WALK_DEPTH_MAX);
+                return 0;
+        }
+        ctx->walking[ctx->n_walking++] = n;
+        r = load_pairs_of(ctx, n, where, sec, values, extra, fn, userdata, depth);
+        ctx->n_walking--;
+        return r;
+}
+
+static int load_pairs_of(struct load_ctx *ctx, yaml_node_t *n, const char *where,
+                         const struct cfg_section *sec, struct cfg_value *values,
+                         const struct cfg_section *extra, cfg_section_fn fn, void *userdata,
+                         unsigned depth)
+{
+        int r;
+
+        /* Merge keys first, so that the mapping's own keys override them.
+         * Each costs from the walk budget: aliases can name a mapping that
+         * merges the same one many times, at every level. */
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
              p++) {
                 yaml_node_t *key = doc_node(ctx, p->key);
                 yaml_node_t *val = doc_node(ctx, p->value);
                 if (key && val && is_merge_key(key)) {
-                        r = load_merge(ctx, val, where, sec, values, extra, fn, userdata, depth);
+                        if (!cfg_walk_budget(ctx, key))
+                                return 0;
+                        r = load_merge(ctx, key, val, where, sec, values, extra, fn, userdata,
+                                       depth);
                         if (r < 0)
                                 return r;
                 }

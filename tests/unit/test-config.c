@@ -435,6 +435,48 @@ static void test_merge_keys(void **state)
         assert_int_equal(g->layer.v[LIMIT_MEMORY].size, 64ULL << 30);
 }
 
+static void test_merge_loop_refused(void **state)
+{
+        /* r merges itself, twice over: walked as written it never ends (found
+         * by tests/fuzz/fuzz-config: 8 levels of 7 merges, minutes) */
+        struct config *c = load(state, "groups:\n"
+                                       "  research: &r\n"
+                                       "    max_cpus: 16\n"
+                                       "    <<: [*r, {memory: 8g}]\n"
+                                       "    <<: *r\n");
+        const struct config_group *g = config_find_group(c, "research");
+        const char *msg = "the merge key (<<) in groups.research names a mapping that contains "
+                          "it (a loop); remove that alias";
+        unsigned lines = 0;
+
+        assert_diag_at(c, msg, CFG_ERROR, "", 4, 5); /* the first */
+        for (size_t i = 0; i < c->n_diags; i++)
+                if (strstr(c->diags[i].message, msg))
+                        lines = lines * 10 + c->diags[i].src.line;
+        assert_int_equal(lines, 45); /* once for each key: lines 4 and 5 */
+        assert_non_null(g);
+        assert_true(g->layer.v[LIMIT_MAX_CPUS].f == 16.0);
+}
+
+static void test_merge_fanout_is_bounded(void **state)
+{
+        /* Each level merges the one below nine times: 9^8 mappings walked if
+         * merge keys cost nothing from the walk budget. */
+        char yaml[8192];
+        size_t n = 0;
+
+        n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+                              "x-l0: &l0 {max_cpus: 1}\ngroups:\n  g0: {}\n");
+        for (int i = 1; i < 9; i++)
+                n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+                                      "  g%d: &l%d {<<: [*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,*l%d,"
+                                      "*l%d,*l%d]}\n",
+                                      i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+                                      i - 1);
+        struct config *c = load(state, yaml);
+        assert_non_null(c); /* it returns at all (within the test's time) */
+}
+
 static void test_alias_bomb_is_bounded(void **state)
 {
         /* Each level names the one below nine times: 9^8 entries if expanded. */
@@ -671,6 +713,8 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
             cmocka_unit_test_setup_teardown(test_merge_keys, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_merge_loop_refused, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_merge_fanout_is_bounded, setup, teardown),
             cmocka_unit_test_setup_teardown(test_alias_bomb_is_bounded, setup, teardown),
             cmocka_unit_test_setup_teardown(test_big_file_refused, setup, teardown),
             cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
