@@ -6,10 +6,11 @@
 #       one after the other, starting from tests/fuzz/corpus/<target> and
 #       the working corpus BUILD_DIR/corpus-<target> (kept between runs: new
 #       inputs go there). libFuzzer's output goes to BUILD_DIR/<target>.log;
-#       crash, leak, timeout and out-of-memory inputs to
+#       crash, leak, timeout, out-of-memory and slow (over 10 s) inputs to
 #       BUILD_DIR/crashes-<target>/. Prints one line per target (executions,
 #       executions per second, coverage: libFuzzer's cov and ft, corpus size,
-#       crashes), then a total. Exit status 1 when any target found a crash.
+#       inputs this run put in crashes-<target>/), then a total. Exit status
+#       1 when any target found one.
 #   run-fuzz.sh merge BUILD_DIR [TARGET...]
 #       the inputs of BUILD_DIR/corpus-<target> that reach code the stored
 #       corpus does not, added to tests/fuzz/corpus/<target> (libFuzzer's
@@ -68,6 +69,9 @@ run() {
                         continue
                 }
                 mkdir -p "$work" "$crashes"
+                # what this run finds: inputs of earlier runs left in $crashes
+                # are not counted again
+                touch "$crashes/.run-start"
                 [ -d "$seeds" ] || seeds=
                 # -timeout: an input taking minutes is a hang (the harnesses
                 # themselves wait up to 100 s for a starved thread);
@@ -81,7 +85,7 @@ run() {
                 cov=$(field_of cov "$log")
                 ft=$(field_of ft "$log")
                 corp=$(field_of corp "$log")
-                n_crash=$(find "$crashes" -type f | wc -l)
+                n_crash=$(find "$crashes" -type f ! -name .run-start -newer "$crashes/.run-start" | wc -l)
                 if [ "$rc" -ne 0 ] && [ "$n_crash" -eq 0 ]; then
                         n_crash="? (exit $rc)"
                 fi
