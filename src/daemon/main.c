@@ -32,6 +32,7 @@
 #define TICK_MS            250
 #define SAMPLE_INTERVAL_US (5 * 1000000LL)
 #define TRIM_INTERVAL_US   (60 * 1000000LL)
+#define MALLOC_THRESHOLD   (128 * 1024) /* glibc's default mmap and trim thresholds */
 /* Exit status when starting needs an admin first (configuration errors, a
  * damaged database): the unit's RestartPreventExitStatus= names it, so that
  * systemd does not restart ds01d every few seconds for nothing (78 is
@@ -398,6 +399,17 @@ static int run(struct ds01d *d)
         /* a few malloc arenas, not 8 per CPU: the proxy's threads are
          * I/O-bound, and each arena keeps its own free pages */
         (void)mallopt(M_ARENA_MAX, 4);
+        /* glibc's mmap and trim thresholds held at their defaults. Left
+         * dynamic, the first free of a large mmapped block (the OOM tracker's
+         * table of user cgroups as it grows, a long Docker reply) raises the
+         * mmap threshold to that block's size and the trim threshold to twice
+         * that; from then on such blocks come from the arenas, and each
+         * thread arena keeps up to that much free space at its top, which
+         * malloc_trim does not give back for the threads' arenas: the soak's
+         * resident memory crept up by megabytes while the heap in use stayed
+         * flat (docs/PERFORMANCE.md). */
+        (void)mallopt(M_MMAP_THRESHOLD, MALLOC_THRESHOLD);
+        (void)mallopt(M_TRIM_THRESHOLD, MALLOC_THRESHOLD);
         sigemptyset(&mask);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
