@@ -83,7 +83,8 @@ static int collect_state(struct ds01d *d, struct expo *e)
         r = store_alloc_list(d->store, &f, &a, &n);
         if (r < 0)
                 return r;
-        r = store_container_list(d->store, NULL, &ct, &n_ct);
+        /* the live ones: the table keeps every container ever seen */
+        r = store_container_list_live(d->store, &ct, &n_ct);
         if (r < 0) {
                 free(a);
                 return r;
@@ -198,7 +199,7 @@ static int collect_containers(struct ds01d *d, struct expo *e)
         long long counts[ELEMENTSOF(statuses)][ELEMENTSOF(interfaces)] = {{0}};
         int r;
 
-        r = store_container_list(d->store, NULL, &c, &n);
+        r = store_container_list_live(d->store, &c, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {

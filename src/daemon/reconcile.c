@@ -594,7 +594,7 @@ static void reconcile_apply(struct ds01d *d, const char *id, int r, json_t *insp
                 struct store_container *list = NULL;
                 size_t n = 0;
                 follow_allocations(d, id, NULL, true, false, false, NULL);
-                if (store_container_list(d->store, NULL, &list, &n) >= 0)
+                if (store_container_list_live(d->store, &list, &n) >= 0)
                         for (size_t i = 0; i < n; i++)
                                 if (streq(list[i].id, id) && !streq(list[i].state, "removed")) {
                                         row = list[i];
