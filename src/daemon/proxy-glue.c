@@ -129,20 +129,6 @@ static int fill_grant(struct ds01d *d, const char *key, struct proxy_gpu_grant *
         return 0;
 }
 
-/* Is name one of the comma-separated list? */
-static bool list_has(const char *list, const char *name)
-{
-        size_t n = strlen(name);
-        for (const char *p = list; p && *p;) {
-                const char *e = strchr(p, ',');
-                size_t l = e ? (size_t)(e - p) : strlen(p);
-                if (l == n && strncmp(p, name, n) == 0)
-                        return true;
-                p = e ? e + 1 : NULL;
-        }
-        return false;
-}
-
 /* Does the device a user named ("0", "1.2", "1:2", a UUID) mean slot k? */
 static bool device_is_slot(const struct slot_view *s, const char *dev)
 {
@@ -338,7 +324,7 @@ static void h_gpu_allocate(void *ud, const struct proxy_gpu_ask *a, struct proxy
                         bool found = false;
                         for (size_t k = 0; k < d->n_slots && !found; k++)
                                 if (device_is_slot(&d->slots[k], a->devices[i]) &&
-                                    list_has(g->slots, d->slots[k].name))
+                                    csv_has(g->slots, d->slots[k].name))
                                         found = true;
                         same = found;
                 }

@@ -255,20 +255,6 @@ static int64_t hold_for(struct ds01d *d, const struct store_alloc *a)
         return hold;
 }
 
-/* Does the comma-separated list hold name? */
-static bool csv_has(const char *list, const char *name)
-{
-        size_t n = strlen(name);
-        for (const char *p = list; p && *p;) {
-                const char *e = strchr(p, ',');
-                size_t l = e ? (size_t)(e - p) : strlen(p);
-                if (l == n && strncmp(p, name, n) == 0)
-                        return true;
-                p = e ? e + 1 : NULL;
-        }
-        return false;
-}
-
 /* May the unbound row a (matched by name) be bound to the container cc? A
  * row the proxy wrote for a create goes to the container that create made:
  * the owner's, labelled with its slot; not to another container that had the

@@ -265,3 +265,17 @@ int safe_atod(const char *s, double *ret)
         *ret = v;
         return 0;
 }
+
+bool csv_has(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = list; p && *p;) {
+                const char *e = strchr(p, ',');
+                size_t l = e ? (size_t)(e - p) : strlen(p);
+                if (l == n && strncmp(p, name, n) == 0)
+                        return true;
+                p = e ? e + 1 : NULL;
+        }
+        return false;
+}

@@ -37,6 +37,10 @@ char *strstrip(char *s);
 /* ASCII lower-case, in place; returns s. */
 char *strlower(char *s);
 
+/* True when name is one of the items of the comma-separated list (exactly:
+ * "1.2" is not in "1.20,3"). A NULL list holds nothing. */
+bool csv_has(const char *list, const char *name);
+
 /* strdup that returns NULL for NULL input. Caller frees. */
 char *strdup_or_null(const char *s);
 

@@ -288,6 +288,19 @@ static void test_atod(void **state)
         assert_int_equal(safe_atod(NULL, &(double){0}), -EINVAL);
 }
 
+static void test_csv_has(void **state)
+{
+        (void)state;
+        assert_true(csv_has("1.2", "1.2"));
+        assert_true(csv_has("0,1.2,3", "1.2"));
+        assert_true(csv_has("0,3", "3"));
+        assert_false(csv_has("1.20,3", "1.2"));
+        assert_false(csv_has("11.2", "1.2"));
+        assert_false(csv_has("", "1"));
+        assert_false(csv_has(NULL, "1"));
+        assert_true(csv_has("a,,b", ""));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -296,6 +309,7 @@ int main(void)
             cmocka_unit_test(test_strlower), cmocka_unit_test(test_strdup_or_null),
             cmocka_unit_test(test_utf8),     cmocka_unit_test(test_edit_distance),
             cmocka_unit_test(test_atoi64),   cmocka_unit_test(test_atod),
+            cmocka_unit_test(test_csv_has),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
