@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "docker/docker.h"
+#include "fuzz-poll.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,29 +80,6 @@ static void fail(const char *what)
 {
         fprintf(stderr, "fuzz-docker-events: %s\n", what);
         abort();
-}
-
-/* poll() for one descriptor, again after a signal (libFuzzer's SIGALRM for
- * -timeout interrupts it): > 0 ready, 0 timed out, < 0 error. */
-static int poll_one(int fd, short events, int timeout_ms)
-{
-        struct pollfd p = {.fd = fd, .events = events};
-        struct timespec t0, t;
-        int r;
-
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        for (;;) {
-                long spent;
-                r = poll(&p, 1, timeout_ms);
-                if (r >= 0 || errno != EINTR)
-                        return r;
-                clock_gettime(CLOCK_MONOTONIC, &t);
-                spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-                if (spent >= timeout_ms)
-                        return 0;
-                timeout_ms -= (int)spent;
-                t0 = t;
-        }
 }
 
 static int accept_one(const char *what)
